@@ -1,0 +1,95 @@
+"""The sandbox's ASGI application: OAuth calls, hashkey, the ``/uapi`` gateway and admin."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from stock_manager.sandbox import inquiry, tables, trading
+from stock_manager.sandbox.admin import AdminEndpoints, loopback_only
+from stock_manager.sandbox.codes import BusinessError, rt_envelope
+from stock_manager.sandbox.control import SandboxControl
+from stock_manager.sandbox.gateway import GatewayCall, GatewayRejection, admit
+from stock_manager.sandbox.oauth import OAuthEndpoints
+from stock_manager.sandbox.state import SandboxState
+from stock_manager.sandbox.wire import ASGIApp, FaultLayer
+
+Handler = Callable[[SandboxState, GatewayCall], tuple[dict[str, object], str]]
+
+HANDLERS: dict[str, Handler] = {
+    tables.ORDER_CASH: trading.order_cash,
+    tables.ORDER_RVSECNCL: trading.order_revise_cancel,
+    tables.ORDER_CREDIT: trading.order_credit,
+    tables.ORDER_RESV: trading.order_reserve,
+    tables.OVERSEAS_ORDER: trading.overseas_order,
+    tables.OVERSEAS_RVSECNCL: trading.order_revise_cancel,
+    tables.INQUIRE_BALANCE: inquiry.inquire_balance,
+    tables.INQUIRE_PSBL_ORDER: inquiry.inquire_psbl_order,
+    tables.INQUIRE_DAILY_CCLD: inquiry.inquire_daily_ccld,
+    tables.INQUIRE_PRICE: inquiry.inquire_price,
+}
+
+
+def _gateway_headers(tr_id: str, tr_cont: str = "") -> dict[str, str]:
+    return {"tr_id": tr_id, "tr_cont": tr_cont, "gt_uid": uuid.uuid4().hex}
+
+
+class GatewayEndpoint:
+    """Every ``/uapi`` path except hashkey: admission checks, then the API's handler."""
+
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+
+    async def handle(self, request: Request) -> JSONResponse:
+        """Answer one gateway call."""
+        path = request.url.path
+        tr_id = request.headers.get("tr_id", "")
+        route = tables.ROUTES.get(path)
+        if route is None:
+            return JSONResponse(rt_envelope("OPSQ0404"), 404, _gateway_headers(tr_id))
+        if request.method != route.method:
+            return JSONResponse(rt_envelope("OPSQ0405"), 405, _gateway_headers(tr_id))
+        raw = await request.body() if route.method == "POST" else b""
+        try:
+            call = admit(
+                self.state,
+                route,
+                path,
+                headers=request.headers,
+                params=request.query_params,
+                raw_body=raw,
+            )
+        except GatewayRejection as exc:
+            body = rt_envelope(exc.msg_cd, exc.msg1)
+            return JSONResponse(body, exc.status, _gateway_headers(tr_id))
+        try:
+            with self.state.lock:
+                answer, tr_cont = HANDLERS[path](self.state, call)
+        except BusinessError as exc:
+            answer, tr_cont = exc.body(), ""
+        return JSONResponse(answer, 200, _gateway_headers(tr_id, tr_cont))
+
+
+def build_app(control: SandboxControl) -> ASGIApp:
+    """The complete ASGI app for one sandbox."""
+    oauth = OAuthEndpoints(control.state)
+    admin = AdminEndpoints(control)
+    gateway = GatewayEndpoint(control.state)
+    routes = [
+        Route(tables.TOKEN_PATH, oauth.token, methods=["POST"]),
+        Route(tables.REVOKE, oauth.revoke, methods=["POST"]),
+        Route(tables.APPROVAL, oauth.approval, methods=["POST"]),
+        Route(tables.HASHKEY, oauth.hashkey, methods=["POST"]),
+        Route("/uapi/{rest:path}", gateway.handle, methods=["GET", "POST"]),
+        Route("/_sandbox/stats", loopback_only(admin.stats), methods=["GET"]),
+        Route("/_sandbox/reset", loopback_only(admin.reset), methods=["POST"]),
+        Route("/_sandbox/expire", loopback_only(admin.expire), methods=["POST"]),
+        Route("/_sandbox/apps", loopback_only(admin.apps), methods=["POST"]),
+        Route("/_sandbox/faults", loopback_only(admin.faults), methods=["POST"]),
+    ]
+    return FaultLayer(Starlette(routes=routes), control.state, control.faults)

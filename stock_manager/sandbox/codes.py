@@ -1,0 +1,98 @@
+"""Message codes the sandbox answers with, and the reply envelopes that carry them.
+
+Codes from KIS-PROTOCOL.md keep KIS's meaning. Where KIS's own code is not public the sandbox
+picks one and documents it here, so clients and tests have one place to look:
+
+=============  =====  ==========================================================================
+code           HTTP   when
+=============  =====  ==========================================================================
+EGW00001/2     500    injected temporary/server error (faults)
+EGW00100       403    OAuth call whose body is not a JSON object or lacks a field (sandbox choice)
+EGW00103/5     403    OAuth: unknown app key / wrong secret (``/uapi``: 500 rt_cd envelope)
+EGW00121       403    revokeP of an unknown token; ``/uapi``: 500 for a bad/revoked/foreign token
+EGW00123       500    token expired
+EGW00131       500    ``hashkey`` header does not match the body bytes
+EGW00132       500    POST whose content-type is not JSON (also on ``/uapi/hashkey``)
+EGW00133       403    tokenP within ``issue_interval`` of the key's last issuance
+EGW00201       500    per-app-key per-second limit exceeded
+EGW00208       500    custtype not P/B, or B without its corporate headers
+EGW00210       500    custtype B on the paper domain
+OPSQ0001       500    hashkey body is not a JSON object (sandbox choice)
+OPSQ0002       500    tr_id missing, unknown for the path or of the other domain
+OPSQ0003       500    API not offered in paper trading, called on the paper sandbox
+OPSQ0404       404    no such ``/uapi`` path; OPSQ0405 (405) wrong method for the path
+OPSQ2000       200    CANO/ACNT_PRDT_CD is not the app's account (KIS's INVALID_CHECK_ACNO)
+OPSQ2001       200    a required field/parameter is missing
+OPSQ2002       200    a field/parameter has a bad format or value
+OPSQ2003       200    CTX_AREA_FK100/NK100 do not decode (paging)
+APBK0952       200    buy needs more cash than the account has
+APBK0400       200    sell needs more shares than the account holds
+APBK0634       200    ORD_QTY not a positive integer
+APBK1010       200    ORGN_ODNO is not an order of this account
+=============  =====  ==========================================================================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SUCCESS_CODE = "MCA00000"
+SUCCESS_MSG = "정상처리 되었습니다."
+
+GATEWAY_MESSAGES: dict[str, str] = {
+    "EGW00001": "일시적인 오류가 발생했습니다.",
+    "EGW00002": "서버 에러가 발생했습니다.",
+    "EGW00103": "유효하지 않은 AppKey입니다.",
+    "EGW00105": "유효하지 않은 AppSecret입니다.",
+    "EGW00121": "유효하지 않은 token 입니다.",
+    "EGW00123": "기간이 만료된 token 입니다.",
+    "EGW00131": "유효하지 않은 hashkey입니다.",
+    "EGW00132": "유효하지 않은 Content-Type 입니다.",
+    "EGW00201": "초당 거래건수를 초과하였습니다.",
+    "EGW00208": "고객유형(custtype)이 유효하지 않습니다.",
+    "EGW00210": "모의투자는 법인고객이 이용할 수 없습니다.",
+    "OPSQ0001": "요청 본문이 올바른 JSON 객체가 아닙니다.",
+    "OPSQ0002": "없는 서비스 코드 입니다",
+    "OPSQ0003": "모의투자에서는 해당업무가 제공되지 않습니다",
+    "OPSQ0404": "존재하지 않는 API 입니다.",
+    "OPSQ0405": "허용되지 않는 HTTP 메소드입니다.",
+}
+
+OAUTH_MESSAGES: dict[str, str] = {
+    "EGW00100": "요청 본문이 올바르지 않습니다.",
+    "EGW00103": "유효하지 않은 AppKey입니다.",
+    "EGW00105": "유효하지 않은 AppSecret입니다.",
+    "EGW00121": "유효하지 않은 token 입니다.",
+    "EGW00133": "접근토큰 발급 잠시 후 다시 시도하세요(1분당 1회)",
+}
+
+
+def rt_envelope(msg_cd: str, msg1: str | None = None) -> dict[str, Any]:
+    """An error body in KIS's ``rt_cd`` shape."""
+    return {"rt_cd": "1", "msg_cd": msg_cd, "msg1": msg1 or GATEWAY_MESSAGES.get(msg_cd, msg_cd)}
+
+
+def oauth_envelope(error_code: str, description: str | None = None) -> dict[str, Any]:
+    """An error body in KIS's OAuth shape (``error_code``/``error_description``)."""
+    return {
+        "error_code": error_code,
+        "error_description": description or OAUTH_MESSAGES.get(error_code, error_code),
+    }
+
+
+def success(**outputs: Any) -> dict[str, Any]:
+    """A success body: ``rt_cd`` "0" followed by the given output fields."""
+    return {"rt_cd": "0", "msg_cd": SUCCESS_CODE, "msg1": SUCCESS_MSG, **outputs}
+
+
+class BusinessError(Exception):
+    """A rejection KIS answers with HTTP 200 and ``rt_cd`` "1" (bad field, no cash...)."""
+
+    def __init__(self, msg_cd: str, msg1: str) -> None:
+        super().__init__(f"{msg_cd} {msg1}")
+        self.msg_cd = msg_cd
+        self.msg1 = msg1
+
+    def body(self) -> dict[str, Any]:
+        """The reply body for this rejection."""
+        return rt_envelope(self.msg_cd, self.msg1)

@@ -1,0 +1,76 @@
+"""Checks on request fields (order bodies, query parameters) that end in business rejections."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from stock_manager.sandbox.accounts import Account
+from stock_manager.sandbox.codes import BusinessError
+
+
+def text(fields: Mapping[str, Any], name: str) -> str:
+    """A required string field; OPSQ2001 when missing, OPSQ2002 when not a string."""
+    value = fields.get(name)
+    if value is None:
+        raise BusinessError("OPSQ2001", f"필수항목이 누락되었습니다. ({name})")
+    if not isinstance(value, str):
+        raise BusinessError(
+            "OPSQ2002", f"입력값이 올바르지 않습니다. ({name}: 문자열이어야 합니다)"
+        )
+    return value
+
+
+def optional_text(fields: Mapping[str, Any], name: str) -> str:
+    """An optional string field ("" when absent)."""
+    value = fields.get(name, "")
+    if not isinstance(value, str):
+        raise BusinessError(
+            "OPSQ2002", f"입력값이 올바르지 않습니다. ({name}: 문자열이어야 합니다)"
+        )
+    return value
+
+
+def bad(name: str, value: str) -> BusinessError:
+    """The rejection for a field with a bad value."""
+    return BusinessError("OPSQ2002", f"입력값이 올바르지 않습니다. ({name}={value!r})")
+
+
+def account_of(fields: Mapping[str, Any], account: Account) -> None:
+    """CANO/ACNT_PRDT_CD must name the calling app's own account (OPSQ2000 otherwise)."""
+    cano = text(fields, "CANO")
+    product = text(fields, "ACNT_PRDT_CD")
+    if cano != account.cano or product != account.product:
+        raise BusinessError("OPSQ2000", "ERROR : INPUT INVALID_CHECK_ACNO")
+
+
+def stock_code(fields: Mapping[str, Any], name: str = "PDNO") -> str:
+    """A 6-character alphanumeric KRX short code."""
+    value = text(fields, name)
+    if len(value) != 6 or not value.isascii() or not value.isalnum():
+        raise bad(name, value)
+    return value
+
+
+def positive_quantity(fields: Mapping[str, Any], name: str = "ORD_QTY") -> int:
+    """A positive integer written as digits; APBK0634 otherwise."""
+    value = text(fields, name)
+    if not (value.isascii() and value.isdigit()) or int(value) <= 0:
+        raise BusinessError("APBK0634", f"주문수량을 확인하여 주십시오. ({name}={value!r})")
+    return int(value)
+
+
+def non_negative_int(fields: Mapping[str, Any], name: str) -> int:
+    """A non-negative integer written as digits."""
+    value = text(fields, name)
+    if not (value.isascii() and value.isdigit()):
+        raise bad(name, value)
+    return int(value)
+
+
+def choice(fields: Mapping[str, Any], name: str, allowed: Mapping[str, str] | set[str]) -> str:
+    """A field whose value must be one of ``allowed``."""
+    value = text(fields, name)
+    if value not in allowed:
+        raise bad(name, value)
+    return value

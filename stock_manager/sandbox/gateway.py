@@ -1,0 +1,123 @@
+"""The KIS gateway's admission checks for ``/uapi`` calls, in KIS's order.
+
+Each failed check raises :class:`GatewayRejection` carrying the HTTP 500 ``rt_cd`` envelope
+KIS answers with; a call that passes becomes a :class:`GatewayCall` for the handler.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from stock_manager.sandbox.state import App, OAuthRejected, SandboxState
+from stock_manager.sandbox.tables import GatewayRoute
+from stock_manager.sandbox.tokens import TokenRejected
+
+CORPORATE_HEADERS = ("personalseckey", "seq_no", "phone_number", "ip_addr")
+
+
+class GatewayRejection(Exception):
+    """A call the gateway refuses before any handler runs."""
+
+    def __init__(self, msg_cd: str, msg1: str | None = None, status: int = 500) -> None:
+        super().__init__(msg_cd)
+        self.msg_cd = msg_cd
+        self.msg1 = msg1
+        self.status = status
+
+
+@dataclass
+class GatewayCall:
+    """An admitted call: who made it, with which TR_ID, and its parameters or body."""
+
+    app: App
+    path: str
+    tr_id: str
+    role: str
+    tr_cont: str
+    params: Mapping[str, str]
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+def compute_hashkey(app_secret: str, body: bytes) -> str:
+    """The sandbox's HASH: hex HMAC-SHA256 keyed by the app secret over the exact body bytes."""
+    return hmac.new(app_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def is_json_content_type(value: str | None) -> bool:
+    """``application/json`` with any parameters (charset...)."""
+    return bool(value) and str(value).split(";", 1)[0].strip().lower() == "application/json"
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any] | None:
+    """The body as a JSON object, or None when it is not one."""
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def admit(
+    state: SandboxState,
+    route: GatewayRoute,
+    path: str,
+    *,
+    headers: Mapping[str, str],
+    params: Mapping[str, str],
+    raw_body: bytes,
+) -> GatewayCall:
+    """Run every gateway check on one call; raise :class:`GatewayRejection` at the first failure."""
+    try:
+        app = state.authenticate(headers.get("appkey"), headers.get("appsecret"))
+        with state.lock:
+            state.tokens.verify(app.app_key, headers.get("authorization"))
+    except OAuthRejected as exc:
+        raise GatewayRejection(exc.code) from None
+    except TokenRejected as exc:
+        raise GatewayRejection(exc.code) from None
+
+    if route.method == "POST" and not is_json_content_type(headers.get("content-type")):
+        raise GatewayRejection("EGW00132")
+
+    custtype = headers.get("custtype")
+    if custtype not in ("P", "B"):
+        raise GatewayRejection("EGW00208")
+    if custtype == "B":
+        if state.environment == "paper":
+            raise GatewayRejection("EGW00210")
+        missing = [name for name in CORPORATE_HEADERS if not headers.get(name)]
+        if missing:
+            raise GatewayRejection(
+                "EGW00208", f"법인고객(custtype B)은 {', '.join(missing)} 헤더가 필요합니다."
+            )
+
+    tr_id = headers.get("tr_id") or ""
+    if not tr_id:
+        raise GatewayRejection("OPSQ0002")
+    if not route.offered_in(state.environment):
+        raise GatewayRejection("OPSQ0003")
+    role = route.tr_ids(state.environment).get(tr_id)
+    if role is None:
+        raise GatewayRejection("OPSQ0002")
+
+    if not state.admit(app):
+        raise GatewayRejection("EGW00201")
+
+    hashkey = headers.get("hashkey")
+    if hashkey is not None and not hmac.compare_digest(
+        hashkey.encode(), compute_hashkey(app.app_secret, raw_body).encode()
+    ):
+        raise GatewayRejection("EGW00131")
+
+    body: dict[str, Any] = {}
+    if route.method == "POST":
+        parsed = parse_json_object(raw_body)
+        if parsed is None:
+            raise GatewayRejection("OPSQ0001")
+        body = parsed
+    return GatewayCall(app, path, tr_id, role, headers.get("tr_cont") or "", params, body)

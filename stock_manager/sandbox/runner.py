@@ -1,0 +1,205 @@
+"""KISSandbox: the sandbox app served by uvicorn on a free loopback port, in a daemon thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from stock_manager.sandbox.app import build_app
+from stock_manager.sandbox.control import SandboxControl
+from stock_manager.sandbox.faults import ANY_PATH, FaultPlan
+from stock_manager.sandbox.state import SandboxConfigError, SandboxState
+from stock_manager.sandbox.tables import Environment
+from stock_manager.sandbox.wire import install_quiet_drops
+
+LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
+# Longer than any pooled client's idle time, so the server never closes a connection the
+# client is about to reuse (that would look like a dropped order).
+KEEP_ALIVE_SECONDS = 75
+STARTUP_TIMEOUT = 10.0
+SHUTDOWN_TIMEOUT = 2.0
+
+
+class SandboxError(RuntimeError):
+    """The sandbox could not start or was used in the wrong state."""
+
+
+class KISSandbox:
+    """A local KIS OpenAPI stand-in over real HTTP.
+
+    Example::
+
+        with KISSandbox(environment="paper", issue_interval=1) as sb:
+            httpx.post(f"{sb.base_url}/oauth2/tokenP", json={
+                "grant_type": "client_credentials",
+                "appkey": sb.app_key, "appsecret": sb.app_secret,
+            })
+
+    Defaults are KIS's: 24 h tokens, the same token for 6 h, one issuance per key per 60 s,
+    20 requests/s (real) or 2/s (paper) per key; ``rate_limit=0`` lifts the limit.
+    """
+
+    def __init__(
+        self,
+        environment: Environment = "paper",
+        *,
+        token_ttl: float = 86400,
+        reissue_window: float = 21600,
+        issue_interval: float = 60,
+        rate_limit: float | bool | None = None,
+        page_size: int = 20,
+        seed: int | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        if host not in LOOPBACK_HOSTS:
+            raise SandboxConfigError(f"the sandbox binds loopback only, not {host!r}")
+        self._state = SandboxState(
+            environment,
+            token_ttl=token_ttl,
+            reissue_window=reissue_window,
+            issue_interval=issue_interval,
+            rate_limit=rate_limit,
+            page_size=page_size,
+            seed=seed,
+        )
+        self._control = SandboxControl(self._state, FaultPlan(seed))
+        demo = self._state.register_app()
+        self.app_key: str = demo.app_key
+        self.app_secret: str = demo.app_secret
+        self.account_no: str = demo.account.number
+        self._host = "127.0.0.1" if host == "localhost" else host
+        self._port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self.base_url: str = ""
+
+    def __repr__(self) -> str:
+        return f"KISSandbox(environment={self.environment!r}, base_url={self.base_url!r})"
+
+    @property
+    def environment(self) -> Environment:
+        """``"real"`` or ``"paper"``: which KIS domain this sandbox plays."""
+        return self._state.environment
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> KISSandbox:
+        """Bind the port and serve in a daemon thread; returns once the server accepts."""
+        if self._thread is not None:
+            raise SandboxError("this sandbox is already running")
+        install_quiet_drops()
+        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose
+        # listener says TCP, and without it every reply waits ~40 ms on Nagle + delayed ACK.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self._host, self._port))
+        except OSError as exc:
+            sock.close()
+            raise SandboxError(f"cannot bind {self._host}:{self._port}: {exc.strerror}") from None
+        port = sock.getsockname()[1]
+        host = f"[{self._host}]" if family == socket.AF_INET6 else self._host
+        self.base_url = f"http://{host}:{port}"
+        config = uvicorn.Config(
+            build_app(self._control),
+            log_level="warning",
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            timeout_graceful_shutdown=1,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name=f"kis-sandbox-{port}", daemon=True
+        )
+        self._server, self._thread, self._socket = server, thread, sock
+        thread.start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise SandboxError("the sandbox server did not start")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        """Shut the server down (within about a second) and release the port."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        server.should_exit = True
+        thread.join(SHUTDOWN_TIMEOUT)
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(SHUTDOWN_TIMEOUT)
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._thread = self._socket = None
+
+    def __enter__(self) -> KISSandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- control ----------------------------------------------------------------------------
+
+    def register_app(self) -> tuple[str, str, str]:
+        """Another app with its own account, limits and tokens: ``(key, secret, account_no)``."""
+        return self._control.register_app()
+
+    def stats(self) -> dict[str, Any]:
+        """A JSON-serialisable snapshot: tokens_issued, requests per path, orders, faults..."""
+        return self._control.stats()
+
+    def set_faults(
+        self,
+        path: str = ANY_PATH,
+        *,
+        error_rate: float = 0.0,
+        rate_limit_rate: float = 0.0,
+        drop_before_rate: float = 0.0,
+        drop_after_rate: float = 0.0,
+        garble_rate: float = 0.0,
+        garble_kind: str = "random",
+        latency: float = 0.0,
+        seed: int | None = None,
+    ) -> None:
+        """Inject faults on ``path`` (or ``"*"``); see :mod:`stock_manager.sandbox.faults`."""
+        self._control.set_faults(
+            path,
+            error_rate=error_rate,
+            rate_limit_rate=rate_limit_rate,
+            drop_before_rate=drop_before_rate,
+            drop_after_rate=drop_after_rate,
+            garble_rate=garble_rate,
+            garble_kind=garble_kind,
+            latency=latency,
+            seed=seed,
+        )
+
+    def clear_faults(self) -> None:
+        """Remove every fault rule."""
+        self._control.clear_faults()
+
+    def expire_tokens(self) -> None:
+        """Every issued token answers EGW00123; the next tokenP mints a new one."""
+        self._control.expire_tokens()
+
+    def reset(self) -> None:
+        """Forget tokens, orders, counters, faults and holdings (apps stay)."""
+        self._control.reset()
