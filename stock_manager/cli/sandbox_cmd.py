@@ -2,6 +2,90 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from types import FrameType
+from typing import Annotated
+
 import typer
+from rich.console import Console
+
+from stock_manager.sandbox import KISSandbox, SandboxConfigError, SandboxError
+from stock_manager.sandbox.admin import is_loopback
 
 sandbox_app = typer.Typer(help="Run the local KIS sandbox.", no_args_is_help=True)
+
+
+def _loopback(host: str) -> bool:
+    return host == "localhost" or is_loopback(host)
+
+
+@sandbox_app.command()
+def serve(
+    *,
+    env: Annotated[str, typer.Option("--env", help="KIS domain to play: paper or real.")] = "paper",
+    port: Annotated[int, typer.Option(help="TCP port (0 picks a free one).")] = 8080,
+    host: Annotated[str, typer.Option(help="Loopback address to bind.")] = "127.0.0.1",
+    rate_limit: Annotated[
+        float | None,
+        typer.Option("--rate-limit", help="Requests per second per app key (0: no limit)."),
+    ] = None,
+    issue_interval: Annotated[
+        float, typer.Option("--issue-interval", help="Seconds between token issuances per key.")
+    ] = 60,
+    page_size: Annotated[int, typer.Option("--page-size", help="Rows per balance page.")] = 20,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for repeatable credentials and faults.")
+    ] = None,
+) -> None:
+    """Serve the sandbox until Ctrl-C, printing its URL and demo credentials."""
+    console = Console(soft_wrap=True, highlight=False)
+    errors = Console(stderr=True, soft_wrap=True, highlight=False)
+    if env not in ("paper", "real"):
+        errors.print(f"error: --env must be paper or real, not {env!r}")
+        raise typer.Exit(2)
+    if not _loopback(host):
+        errors.print(f"error: the sandbox binds loopback only (127.0.0.1 or ::1), not {host!r}")
+        raise typer.Exit(2)
+    try:
+        sandbox = KISSandbox(
+            "paper" if env == "paper" else "real",
+            rate_limit=rate_limit,
+            issue_interval=issue_interval,
+            page_size=page_size,
+            seed=seed,
+            host=host,
+            port=port,
+        ).start()
+    except (SandboxConfigError, SandboxError) as exc:
+        errors.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    try:
+        console.print(
+            f"[bold]KIS sandbox ({sandbox.environment})[/] listening on {sandbox.base_url}"
+        )
+        console.print("Demo credentials (sandbox only, safe to show):")
+        console.print(f"  app key     {sandbox.app_key}")
+        console.print(f"  app secret  {sandbox.app_secret}")
+        console.print(f"  account     {sandbox.account_no}")
+        console.print("Point a client at it:")
+        console.print(
+            f"export KIS_BASE_URL={sandbox.base_url} KIS_APP_KEY={sandbox.app_key} "
+            f"KIS_APP_SECRET={sandbox.app_secret} KIS_ACCOUNT_NO={sandbox.account_no} "
+            f"KIS_ENVIRONMENT={sandbox.environment}",
+            markup=False,
+        )
+        console.print("Press Ctrl-C to stop.")
+        console.file.flush()
+        while not stop.wait(0.5):
+            pass
+    finally:
+        sandbox.stop()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from types import TracebackType
@@ -13,6 +16,7 @@ import uvicorn
 from stock_manager.sandbox.app import build_app
 from stock_manager.sandbox.control import SandboxControl
 from stock_manager.sandbox.faults import ANY_PATH, FaultPlan
+from stock_manager.sandbox.remote import RemoteControl
 from stock_manager.sandbox.state import SandboxConfigError, SandboxState
 from stock_manager.sandbox.tables import Environment
 from stock_manager.sandbox.wire import install_quiet_drops
@@ -42,6 +46,10 @@ class KISSandbox:
 
     Defaults are KIS's: 24 h tokens, the same token for 6 h, one issuance per key per 60 s,
     20 requests/s (real) or 2/s (paper) per key; ``rate_limit=0`` lifts the limit.
+
+    ``process=True`` serves from a child process instead of a thread (same API, driven over
+    ``/_sandbox``), so a busy client in this process does not share a GIL with the server;
+    its demo credentials are known once ``start()`` returns.
     """
 
     def __init__(
@@ -56,9 +64,11 @@ class KISSandbox:
         seed: int | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        process: bool = False,
     ) -> None:
         if host not in LOOPBACK_HOSTS:
             raise SandboxConfigError(f"the sandbox binds loopback only, not {host!r}")
+        # Validated here even in process mode, so a bad option fails in the caller's process.
         self._state = SandboxState(
             environment,
             token_ttl=token_ttl,
@@ -68,13 +78,30 @@ class KISSandbox:
             page_size=page_size,
             seed=seed,
         )
-        self._control = SandboxControl(self._state, FaultPlan(seed))
-        demo = self._state.register_app()
-        self.app_key: str = demo.app_key
-        self.app_secret: str = demo.app_secret
-        self.account_no: str = demo.account.number
+        self._control: SandboxControl | RemoteControl = SandboxControl(self._state, FaultPlan(seed))
         self._host = "127.0.0.1" if host == "localhost" else host
         self._port = port
+        self._child: subprocess.Popen[str] | None = None
+        self._child_options: dict[str, Any] | None = None
+        self.app_key: str = ""
+        self.app_secret: str = ""
+        self.account_no: str = ""
+        if process:
+            self._child_options = {
+                "environment": environment,
+                "token_ttl": token_ttl,
+                "reissue_window": reissue_window,
+                "issue_interval": issue_interval,
+                "rate_limit": rate_limit,
+                "page_size": page_size,
+                "seed": seed,
+                "host": self._host,
+                "port": port,
+            }
+        else:
+            demo = self._state.register_app()
+            self.app_key, self.app_secret = demo.app_key, demo.app_secret
+            self.account_no = demo.account.number
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -92,8 +119,12 @@ class KISSandbox:
 
     def start(self) -> KISSandbox:
         """Bind the port and serve in a daemon thread; returns once the server accepts."""
-        if self._thread is not None:
+        if self._thread is not None or self._child is not None:
             raise SandboxError("this sandbox is already running")
+        if self._child_options is not None:
+            return self._start_child(self._child_options)
+        if not isinstance(self._control, SandboxControl):
+            raise SandboxError("a stopped process-mode sandbox cannot be restarted")
         install_quiet_drops()
         family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
         # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose
@@ -116,6 +147,7 @@ class KISSandbox:
             lifespan="off",
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
             timeout_graceful_shutdown=1,
+            server_header=False,
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(
@@ -131,8 +163,57 @@ class KISSandbox:
             time.sleep(0.005)
         return self
 
+    def _start_child(self, options: dict[str, Any]) -> KISSandbox:
+        child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "stock_manager.sandbox.child", json.dumps(options)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._child = child
+        lines: list[str] = []
+        reader = threading.Thread(
+            target=lambda: lines.append(child.stdout.readline() if child.stdout else ""),
+            daemon=True,
+        )
+        reader.start()
+        reader.join(STARTUP_TIMEOUT)
+        try:
+            handshake = json.loads(lines[0]) if lines and lines[0] else None
+        except ValueError:
+            handshake = None
+        if not isinstance(handshake, dict):
+            self.stop()
+            raise SandboxError("the sandbox child process did not start")
+        self.base_url = handshake["base_url"]
+        self.app_key, self.app_secret = handshake["app_key"], handshake["app_secret"]
+        self.account_no = handshake["account_no"]
+        self._control = RemoteControl(self.base_url)
+        return self
+
+    def _stop_child(self, child: subprocess.Popen[str]) -> None:
+        if child.stdin is not None:
+            child.stdin.close()  # the child serves until its stdin closes
+        try:
+            child.wait(SHUTDOWN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            child.terminate()
+            try:
+                child.wait(SHUTDOWN_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+        if isinstance(self._control, RemoteControl):
+            self._control.close()
+        self._child = None
+
     def stop(self) -> None:
         """Shut the server down (within about a second) and release the port."""
+        if self._child is not None:
+            self._stop_child(self._child)
+            return
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return

@@ -1,0 +1,58 @@
+"""The control surface of a sandbox running in a child process, driven over ``/_sandbox``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from stock_manager.sandbox.faults import ANY_PATH, FaultConfigError
+
+ADMIN_TIMEOUT = 10.0
+
+
+class RemoteControl:
+    """Same methods as :class:`~stock_manager.sandbox.control.SandboxControl`, over HTTP."""
+
+    def __init__(self, base_url: str) -> None:
+        self._client = httpx.Client(base_url=base_url, timeout=ADMIN_TIMEOUT)
+
+    def close(self) -> None:
+        """Release the admin connection."""
+        self._client.close()
+
+    def _post(self, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = self._client.post(f"/_sandbox/{path}", json=payload or {})
+        answer: dict[str, Any] = response.json()
+        if response.status_code == 400:
+            raise FaultConfigError(str(answer.get("error", "bad fault rule")))
+        response.raise_for_status()
+        return answer
+
+    def register_app(self) -> tuple[str, str, str]:
+        """Register another app in the child."""
+        answer = self._post("apps")
+        return answer["app_key"], answer["app_secret"], answer["account_no"]
+
+    def stats(self) -> dict[str, Any]:
+        """The child's counters."""
+        response = self._client.get("/_sandbox/stats")
+        response.raise_for_status()
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    def set_faults(self, path: str = ANY_PATH, **rates: Any) -> None:
+        """Add a fault rule in the child."""
+        self._post("faults", {"path": path, **rates})
+
+    def clear_faults(self) -> None:
+        """Remove the child's fault rules."""
+        self._post("faults", {"clear": True})
+
+    def expire_tokens(self) -> None:
+        """Expire every token the child issued."""
+        self._post("expire")
+
+    def reset(self) -> None:
+        """Reset the child's state."""
+        self._post("reset")
