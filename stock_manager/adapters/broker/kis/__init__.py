@@ -1,0 +1,89 @@
+"""The KIS (Korea Investment & Securities) OpenAPI client.
+
+>>> from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
+>>> config = KISConfig(kis_app_key="...", kis_app_secret="...")
+>>> client = KISRestClient(config)
+>>> client.get_tr_id(api_id="Hashkey", is_paper_trading=False)      # None: no TR_ID needed
+>>> client.make_request(method="post", url="/uapi/hashkey", params=order_body)["HASH"]
+
+Modules: :mod:`.config` (settings), :mod:`.catalog` (the APIs as data), :mod:`.errors` (the
+exception tree), :mod:`.protocol` (sans-I/O requests and replies), :mod:`.flow` (the call logic
+shared by both clients), :mod:`.tokens`, :mod:`.ratelimit`, :mod:`.retry`, :mod:`.client` and
+:mod:`.aio` (the blocking and asyncio shells). Logs go to the ``stock_manager.kis`` logger with
+secrets masked (:mod:`.redaction`).
+"""
+
+from __future__ import annotations
+
+from .aio import AsyncKISRestClient
+from .catalog import ApiSpec, Catalog, get_catalog
+from .client import KISRestClient
+from .config import KISConfig
+from .errors import (
+    KISAmbiguousOutcomeError,
+    KISAPIError,
+    KISBusinessError,
+    KISConfigError,
+    KISConnectError,
+    KISCredentialsError,
+    KISError,
+    KISForeignURLError,
+    KISInvalidHashkeyError,
+    KISInvalidTokenError,
+    KISPaperTradingUnsupportedError,
+    KISProtocolError,
+    KISRateLimitError,
+    KISServerError,
+    KISTokenExpiredError,
+    KISTokenIssueThrottledError,
+    KISTransportError,
+    KISUnknownAPIError,
+    KISUsageError,
+    KISVariantError,
+    error_for,
+)
+from .protocol import PreparedRequest
+from .ratelimit import RateLimiter, UnlimitedRateLimiter
+from .redaction import RedactingFilter
+from .response import KISResponse
+from .retry import RetryPolicy
+from .tokens import AccessToken, AsyncTokenManager, TokenManager
+
+__all__ = [
+    "AccessToken",
+    "ApiSpec",
+    "AsyncKISRestClient",
+    "AsyncTokenManager",
+    "Catalog",
+    "KISAPIError",
+    "KISAmbiguousOutcomeError",
+    "KISBusinessError",
+    "KISConfig",
+    "KISConfigError",
+    "KISConnectError",
+    "KISCredentialsError",
+    "KISError",
+    "KISForeignURLError",
+    "KISInvalidHashkeyError",
+    "KISInvalidTokenError",
+    "KISPaperTradingUnsupportedError",
+    "KISProtocolError",
+    "KISRateLimitError",
+    "KISResponse",
+    "KISRestClient",
+    "KISServerError",
+    "KISTokenExpiredError",
+    "KISTokenIssueThrottledError",
+    "KISTransportError",
+    "KISUnknownAPIError",
+    "KISUsageError",
+    "KISVariantError",
+    "PreparedRequest",
+    "RateLimiter",
+    "RedactingFilter",
+    "RetryPolicy",
+    "TokenManager",
+    "UnlimitedRateLimiter",
+    "error_for",
+    "get_catalog",
+]

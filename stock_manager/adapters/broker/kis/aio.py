@@ -1,0 +1,215 @@
+"""``AsyncKISRestClient``: the asyncio KIS REST client, the twin of ``KISRestClient``.
+
+Every call that talks to KIS is a coroutine (``iter_pages`` is an async iterator);
+:meth:`get_tr_id` stays a plain method because it only reads the catalog.
+
+>>> async with AsyncKISRestClient(KISConfig()) as client:
+...     balance = await client.make_request("GET", api_id="inquire-balance", params={...})
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from .base import BaseKISClient
+from .catalog import Catalog
+from .config import KISConfig
+from .flow import AcquireBudget, Action, DropToken, Flow, GetToken, RawResponse, Send, Sleep
+from .protocol import PageCursor, PreparedRequest
+from .ratelimit import RateLimiter, UnlimitedRateLimiter
+from .response import KISResponse
+from .retry import RetryPolicy
+from .tokens import AccessToken, AsyncTokenManager
+
+__all__ = ["AsyncKISRestClient"]
+
+T = TypeVar("T")
+
+
+class AsyncKISRestClient(BaseKISClient):
+    """A KIS REST client for asyncio over one pooled :class:`httpx.AsyncClient`.
+
+    Safe to share between tasks of one event loop. Use ``async with`` or call :meth:`aclose`.
+    """
+
+    def __init__(
+        self,
+        config: KISConfig | None = None,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        rate_limiter: RateLimiter | None = None,
+        retry_policy: RetryPolicy | None = None,
+        catalog: Catalog | None = None,
+    ) -> None:
+        super().__init__(config, retry_policy=retry_policy, catalog=catalog)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(timeout=self._timeout())
+        self.rate_limiter: RateLimiter = rate_limiter or UnlimitedRateLimiter()
+        self.tokens = self._create_token_manager()
+
+    def _create_token_manager(self) -> AsyncTokenManager:
+        async def issue() -> AccessToken:
+            return await self._run(self._token_flow())
+
+        async def revoke(token: AccessToken) -> None:
+            await self._run(self._revoke_flow(token))
+
+        return AsyncTokenManager(issue, revoke, refresh_margin=self.config.token_refresh_margin)
+
+    # -- public calls --------------------------------------------------------------------------
+
+    async def make_request(
+        self,
+        method: str,
+        url: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        tr_id: str | None = None,
+        api_id: str | None = None,
+        variant: str | None = None,
+        hashkey: bool = False,
+        tr_cont: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> KISResponse:
+        """Call a KIS REST API; see :meth:`KISRestClient.make_request`."""
+        return await self._run(
+            self._request_flow(
+                method,
+                url,
+                params,
+                tr_id=tr_id,
+                api_id=api_id,
+                variant=variant,
+                hashkey=hashkey,
+                tr_cont=tr_cont,
+                headers=headers,
+            )
+        )
+
+    async def iter_pages(
+        self,
+        method: str,
+        url: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        tr_id: str | None = None,
+        api_id: str | None = None,
+        variant: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        max_pages: int = 100,
+    ) -> AsyncIterator[KISResponse]:
+        """Every page of a paged inquiry; see :meth:`KISRestClient.iter_pages`."""
+        cursor = PageCursor(params, max_pages)
+        while True:
+            page = await self.make_request(
+                method,
+                url,
+                cursor.params,
+                tr_id=tr_id,
+                api_id=api_id,
+                variant=variant,
+                tr_cont=cursor.tr_cont,
+                headers=headers,
+            )
+            yield page
+            if not cursor.advance(page):
+                return
+
+    async def hashkey(self, body: Mapping[str, Any]) -> str:
+        """KIS's hashkey (``HASH``) for ``body`` as this client would serialise it."""
+        return await self._run(self._hashkey_flow(body))
+
+    async def approval_key(self) -> str:
+        """A websocket approval key from ``/oauth2/Approval``."""
+        return await self._run(self._approval_flow())
+
+    async def access_token(self) -> AccessToken:
+        """The current access token, issued if there is none yet."""
+        return await self.tokens.get()
+
+    async def revoke(self) -> bool:
+        """Revoke the current access token at KIS; False if the client held none."""
+        return await self.tokens.revoke()
+
+    async def aclose(self, *, revoke: bool = False) -> None:
+        """Close the pool (if the client made it); ``revoke=True`` revokes the token first."""
+        try:
+            if revoke:
+                await self.revoke()
+        finally:
+            if self._owns_http:
+                await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncKISRestClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return (
+            f"AsyncKISRestClient(environment={self.config.environment!r}, "
+            f"base_url={self.config.rest_base_url!r})"
+        )
+
+    # -- performing a flow's actions -----------------------------------------------------------
+
+    async def _run(self, flow: Flow[T]) -> T:
+        result: Any = None
+        error: Exception | None = None
+        try:
+            while True:
+                try:
+                    action = flow.throw(error) if error is not None else flow.send(result)
+                except StopIteration as done:
+                    value: T = done.value
+                    return value
+                result, error = None, None
+                try:
+                    result = await self._perform(action)
+                except Exception as exc:  # handed to the flow, which decides
+                    error = exc
+        finally:
+            flow.close()
+
+    async def _perform(self, action: Action) -> Any:
+        match action:
+            case Send(request):
+                return await self._send(request)
+            case GetToken():
+                return await self.tokens.get()
+            case DropToken(token):
+                return await self.tokens.invalidate(token.value)
+            case AcquireBudget():
+                await self.rate_limiter.aacquire()
+                return None
+            case Sleep(seconds):
+                await asyncio.sleep(seconds)
+                return None
+
+    async def _send(self, request: PreparedRequest) -> RawResponse:
+        http_request = self._http.build_request(
+            request.method,
+            request.url,
+            headers=dict(request.headers),
+            content=request.content or None,
+        )
+        started = time.perf_counter()
+        try:
+            response = await self._http.send(http_request, follow_redirects=False)
+        except httpx.HTTPError as exc:
+            self._log(request, type(exc).__name__, time.perf_counter() - started)
+            raise self._transport_error(exc, request) from exc
+        self._log(request, str(response.status_code), time.perf_counter() - started)
+        return self._raw(response)

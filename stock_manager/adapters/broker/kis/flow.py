@@ -1,0 +1,148 @@
+"""The logic of one KIS call, written once for both clients.
+
+A flow is a generator that yields *actions* (send this request, get a token, wait for the
+rate-limit budget, sleep) and receives their results; a failed action is thrown back into it.
+:class:`~.client.KISRestClient` performs the actions with blocking calls and
+:class:`~.aio.AsyncKISRestClient` with ``await``, so retries, token replays and hashkey signing
+behave identically in both, and the flow itself is tested without a network.
+
+>>> flow = exchange(request, RetryPolicy())
+>>> action = next(flow)            # GetToken() for a gateway call
+>>> action = flow.send(token)      # AcquireBudget(...), then Send(...)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from .errors import (
+    KISAmbiguousOutcomeError,
+    KISConnectError,
+    KISError,
+    KISInvalidTokenError,
+    KISTransportError,
+)
+from .protocol import PreparedRequest, parse_response
+from .response import KISResponse
+from .retry import RetryPolicy
+from .tokens import AccessToken
+
+__all__ = [
+    "AcquireBudget",
+    "Action",
+    "DropToken",
+    "Flow",
+    "GetToken",
+    "RawResponse",
+    "Send",
+    "Sleep",
+    "exchange",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send ``request``; the result is a :class:`RawResponse` or a ``KISTransportError``."""
+
+    request: PreparedRequest
+
+
+@dataclass(frozen=True)
+class GetToken:
+    """Get the current access token (issuing one if needed); the result is an AccessToken."""
+
+
+@dataclass(frozen=True)
+class DropToken:
+    """Drop ``token`` if it is still the current one (KIS rejected it)."""
+
+    token: AccessToken
+
+
+@dataclass(frozen=True)
+class AcquireBudget:
+    """Wait until the rate limiter lets ``request`` go."""
+
+    request: PreparedRequest
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Wait ``seconds`` before the next attempt."""
+
+    seconds: float
+
+
+Action = Send | GetToken | DropToken | AcquireBudget | Sleep
+Flow = Generator[Action, Any, T]
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    """What came back on the wire: status, headers (any case) and body bytes."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+
+
+def exchange(request: PreparedRequest, policy: RetryPolicy) -> Flow[KISResponse]:
+    """Send ``request`` until it succeeds or the failure is final.
+
+    * A gateway call gets the current token before each attempt; if KIS answers that the
+      token is invalid or expired (EGW00121/122/123), the token is dropped and the call is
+      replayed once with a fresh one. That is safe even for orders: KIS rejected the call
+      before processing it.
+    * An order whose request may have reached KIS but whose reply was lost raises
+      :class:`KISAmbiguousOutcomeError` (never resent).
+    * Other failures are retried when ``policy.should_retry`` says so, after ``policy.delay``.
+    """
+    started = time.monotonic()
+    retries = 0
+    token_replayed = False
+    while True:
+        sending = request
+        token: AccessToken | None = None
+        if request.needs_token:
+            token = yield GetToken()
+            sending = request.with_token(token)
+        if request.rate_limited:
+            yield AcquireBudget(sending)
+        sent_at = datetime.now(UTC)
+        try:
+            raw: RawResponse = yield Send(sending)
+            return parse_response(raw.status_code, raw.headers, raw.content, sending)
+        except KISInvalidTokenError:
+            if token is None or token_replayed:
+                raise
+            token_replayed = True
+            yield DropToken(token)
+            continue
+        except KISConnectError as exc:
+            failure: KISError = exc
+        except KISTransportError as exc:
+            if request.is_order:
+                raise KISAmbiguousOutcomeError(
+                    f"the reply to order {request.method} {request.path} "
+                    f"(tr_id={request.tr_id}) was lost: {exc}",
+                    sent_at=sent_at,
+                    body=request.body,
+                    tr_id=request.tr_id,
+                    path=request.path,
+                ) from exc
+            failure = exc
+        except KISError as exc:
+            failure = exc
+        elapsed = time.monotonic() - started
+        if not policy.should_retry(sending, failure, retries, elapsed):
+            raise failure
+        pause = min(policy.delay(retries), max(0.0, policy.max_wait - elapsed))
+        retries += 1
+        if pause > 0:
+            yield Sleep(pause)

@@ -1,0 +1,526 @@
+"""The sans-I/O core: KIS calls in, :class:`PreparedRequest` out; reply bytes in, a
+:class:`KISResponse` or a typed error out. Nothing here opens a socket, so all of it is tested
+with plain values.
+
+Two rules this module keeps for the I/O shells:
+
+* credentials only ever go to the configured domain (:func:`resolve_url` refuses other hosts
+  before a request exists);
+* a body is serialised once (:func:`encode_body`): the hashkey is computed over, and the
+  request sends, the very same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, NoReturn
+from urllib.parse import urlencode, urlsplit
+
+from .catalog import ApiSpec, Catalog, get_catalog
+from .config import KISConfig
+from .errors import (
+    KISForeignURLError,
+    KISProtocolError,
+    KISUsageError,
+    error_for,
+)
+from .redaction import redact, register_secret
+from .response import KISResponse
+from .tokens import AccessToken
+
+__all__ = [
+    "JSON_CONTENT_TYPE",
+    "KST",
+    "PageCursor",
+    "PreparedRequest",
+    "build_approval_request",
+    "build_hashkey_request",
+    "build_request",
+    "build_revoke_request",
+    "build_token_request",
+    "encode_body",
+    "parse_approval_key",
+    "parse_hashkey",
+    "parse_response",
+    "parse_token_grant",
+    "resolve_url",
+]
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+#: Korea Standard Time; Korea has kept UTC+9 without daylight saving since 1988.
+KST = timezone(timedelta(hours=9), "KST")
+
+_METHODS = frozenset({"GET", "POST"})
+_SECRET_HEADERS = frozenset({"authorization", "appsecret", "personalseckey", "hashkey"})
+_EXCERPT_CHARS = 120
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    """Everything needed to send one KIS request, and what the catalog says about it.
+
+    ``content`` is final: signing and token replays reuse it byte for byte. The repr shows
+    header names only, never values.
+    """
+
+    method: str
+    url: str
+    path: str
+    headers: Mapping[str, str] = field(repr=False)
+    content: bytes = field(repr=False)
+    api: ApiSpec | None = None
+    tr_id: str | None = None
+    #: A POST that places or changes an order (unknown POSTs count as orders).
+    is_order: bool = False
+    needs_token: bool = False
+    rate_limited: bool = True
+    #: The JSON body as sent, for order error reports; ``None`` when it holds credentials.
+    body: Mapping[str, Any] | None = field(default=None, repr=False)
+    #: The access token in ``authorization``, so a rejected one can be dropped.
+    token: AccessToken | None = field(default=None, repr=False)
+
+    def with_token(self, token: AccessToken) -> PreparedRequest:
+        """A copy carrying ``token`` (and a fresh ``gt_uid`` for corporate customers)."""
+        headers = dict(self.headers)
+        headers["authorization"] = token.authorization
+        if "gt_uid" in headers:
+            headers["gt_uid"] = new_gt_uid()
+        return replace(self, headers=headers, token=token)
+
+    def with_hashkey(self, hashkey: str) -> PreparedRequest:
+        """A copy carrying the ``hashkey`` header for its (unchanged) content."""
+        return replace(self, headers={**self.headers, "hashkey": hashkey})
+
+    def safe_headers(self) -> dict[str, str]:
+        """Headers with secret values masked, for logs and debugging."""
+        return {k: ("***" if k in _SECRET_HEADERS else v) for k, v in self.headers.items()}
+
+    def __repr__(self) -> str:
+        return (
+            f"PreparedRequest(method={self.method!r}, path={self.path!r}, tr_id={self.tr_id!r}, "
+            f"is_order={self.is_order}, headers={sorted(self.headers)!r}, "
+            f"content_length={len(self.content)})"
+        )
+
+
+def new_gt_uid() -> str:
+    """A global transaction id, unique per transaction (32 hex digits)."""
+    return uuid.uuid4().hex
+
+
+def encode_body(params: Mapping[str, Any] | None) -> bytes:
+    """Serialise a JSON body once: compact, UTF-8, non-ASCII kept as is."""
+    if params is None:
+        params = {}
+    if not isinstance(params, Mapping):
+        raise KISUsageError(f"a POST body must be a mapping, not {type(params).__name__}")
+    try:
+        text = json.dumps(dict(params), ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise KISUsageError(f"the POST body cannot be sent as JSON: {exc}") from None
+    return text.encode("utf-8")
+
+
+def _port(scheme: str, port: int | None) -> int | None:
+    return port if port is not None else _DEFAULT_PORTS.get(scheme)
+
+
+def resolve_url(base_url: str, url: str) -> tuple[str, str, str]:
+    """Split ``url`` into (absolute URL without query, API path, query) on ``base_url``'s host.
+
+    ``url`` is a path (``/uapi/...``) or an absolute URL on the same scheme, host and port;
+    anything else raises :class:`KISForeignURLError`, so app keys and tokens never leave.
+    """
+    if any(ch in url for ch in "\\\r\n\t ") or not url:
+        raise KISUsageError(f"not a usable KIS path or URL: {url!r}")
+    base = urlsplit(base_url)
+    parts = urlsplit(url)
+    prefix = base.path.rstrip("/")
+    if parts.scheme or parts.netloc:
+        try:
+            same = (
+                parts.scheme.lower() == base.scheme.lower()
+                and (parts.hostname or "") == (base.hostname or "")
+                and _port(parts.scheme.lower(), parts.port) == _port(base.scheme.lower(), base.port)
+            )
+        except ValueError:  # an unparsable port
+            same = False
+        if not same:
+            raise KISForeignURLError(
+                f"refusing to send KIS credentials to {parts.scheme}://{parts.netloc}: "
+                f"requests go to the configured domain {base.scheme}://{base.netloc} only "
+                "(pass a path such as /uapi/..., or set KIS_BASE_URL)"
+            )
+        path = parts.path or "/"
+        if prefix and path.startswith(prefix + "/"):
+            path = path[len(prefix) :]
+    else:
+        path = parts.path if parts.path.startswith("/") else "/" + parts.path
+    origin = f"{base.scheme}://{base.netloc}"
+    return f"{origin}{prefix}{path}", path, parts.query
+
+
+def _query_value(key: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise KISUsageError(
+        f"query parameter {key} must be a string or number, not {type(value).__name__}"
+    )
+
+
+def _resolve_spec(
+    catalog: Catalog, method: str, path: str | None, api_id: str | None
+) -> ApiSpec | None:
+    if api_id is None:
+        return catalog.find(method, path) if path is not None else None
+    spec = catalog.get(api_id)
+    if spec.method != method:
+        raise KISUsageError(f"{spec.api_id} ({spec.alias}) is a {spec.method} API, not {method}")
+    if path is not None and path != spec.path:
+        raise KISUsageError(
+            f"{spec.api_id} ({spec.alias}) lives at {spec.path}, not {path}: drop url= or api_id="
+        )
+    return spec
+
+
+def _credential_headers(config: KISConfig) -> dict[str, str]:
+    return {"appkey": config.app_key, "appsecret": config.app_secret}
+
+
+def _gateway_headers(config: KISConfig, tr_id: str | None, tr_cont: str) -> dict[str, str]:
+    headers = {"content-type": JSON_CONTENT_TYPE, **_credential_headers(config)}
+    if tr_id:
+        headers["tr_id"] = tr_id
+    headers["custtype"] = config.custtype
+    headers["tr_cont"] = tr_cont
+    if config.custtype == "B":
+        # KISConfig has already checked these are all set for B.
+        assert config.personalseckey is not None  # noqa: S101
+        headers["personalseckey"] = config.personalseckey.get_secret_value()
+        headers["seq_no"] = config.seq_no or ""
+        headers["phone_number"] = config.phone_number or ""
+        headers["ip_addr"] = config.ip_addr or ""
+        headers["gt_uid"] = new_gt_uid()
+    if config.mac_address:
+        headers["mac_address"] = config.mac_address
+    return headers
+
+
+def build_request(
+    config: KISConfig,
+    method: str,
+    url: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    *,
+    tr_id: str | None = None,
+    api_id: str | None = None,
+    variant: str | None = None,
+    tr_cont: str = "",
+    headers: Mapping[str, str] | None = None,
+    token: AccessToken | None = None,
+    catalog: Catalog | None = None,
+) -> PreparedRequest:
+    """Turn one KIS call into a :class:`PreparedRequest` (no token yet unless ``token`` is given).
+
+    ``url`` is a path on the configured domain (or an absolute URL on it); with ``api_id`` it may
+    be omitted. The catalog supplies the TR_ID (``tr_id=`` overrides it), whether a token is
+    needed and whether the call is an order. A path not in the catalog needs a token, counts
+    against the rate limit, is an order if it is a POST, and must be given ``tr_id=``.
+    """
+    method = method.strip().upper()
+    if method not in _METHODS:
+        raise KISUsageError(f"KIS REST APIs use GET or POST, not {method!r}")
+    catalog = catalog or get_catalog()
+    if url is None and api_id is None:
+        raise KISUsageError("pass url= (a path such as /uapi/...) or api_id=")
+    full_url = path = query = None
+    if url is not None:
+        full_url, path, query = resolve_url(config.rest_base_url, url)
+    spec = _resolve_spec(catalog, method, path, api_id)
+    if full_url is None or path is None:
+        assert spec is not None  # noqa: S101 (api_id was given)
+        full_url, path, query = resolve_url(config.rest_base_url, spec.path)
+    if tr_cont not in ("", "N", "F", "M", "D", "E"):
+        raise KISUsageError(f"tr_cont must be '' or 'N' (next page), not {tr_cont!r}")
+
+    if tr_id is None:
+        if spec is not None:
+            tr_id = spec.tr_id_for(config.is_paper, variant)
+        elif path.startswith("/uapi/"):
+            raise KISUsageError(
+                f"{method} {path} is not in the catalog, so its TR_ID is unknown: pass tr_id="
+            )
+    auth = spec.auth if spec is not None else "token"
+
+    if method == "GET":
+        content = b""
+        pairs = [(str(k), _query_value(str(k), v)) for k, v in (params or {}).items()]
+        encoded = urlencode(pairs)
+        query = "&".join(q for q in (query, encoded) if q)
+        body: Mapping[str, Any] | None = None
+    else:
+        content = encode_body(params)
+        body = dict(params or {}) if auth != "none" else None
+    if query:
+        full_url = f"{full_url}?{query}"
+
+    if auth == "token":
+        request_headers = _gateway_headers(config, tr_id, tr_cont)
+    elif auth == "app":
+        request_headers = {"content-type": JSON_CONTENT_TYPE, **_credential_headers(config)}
+    else:
+        request_headers = {"content-type": JSON_CONTENT_TYPE}
+    for name, value in (headers or {}).items():
+        if not isinstance(value, str):
+            raise KISUsageError(f"header {name} must be a string, not {type(value).__name__}")
+        request_headers[name.lower()] = value
+
+    request = PreparedRequest(
+        method=method,
+        url=full_url,
+        path=path,
+        headers=request_headers,
+        content=content,
+        api=spec,
+        tr_id=tr_id,
+        is_order=spec.order if spec is not None else method == "POST",
+        needs_token=auth == "token",
+        rate_limited=spec.rate_limited if spec is not None else True,
+        body=body,
+    )
+    return request.with_token(token) if token is not None else request
+
+
+def _oauth_request(config: KISConfig, api_id: str, body: Mapping[str, Any]) -> PreparedRequest:
+    spec = get_catalog().get(api_id)
+    full_url, path, _ = resolve_url(config.rest_base_url, spec.path)
+    return PreparedRequest(
+        method=spec.method,
+        url=full_url,
+        path=path,
+        headers={"content-type": JSON_CONTENT_TYPE},
+        content=encode_body(body),
+        api=spec,
+        is_order=False,
+        needs_token=False,
+        rate_limited=spec.rate_limited,
+        body=None,  # it holds the app secret
+    )
+
+
+def build_token_request(config: KISConfig) -> PreparedRequest:
+    """``POST /oauth2/tokenP``: issue an access token."""
+    return _oauth_request(
+        config,
+        "인증-001",
+        {
+            "grant_type": "client_credentials",
+            "appkey": config.app_key,
+            "appsecret": config.app_secret,
+        },
+    )
+
+
+def build_revoke_request(config: KISConfig, token: AccessToken) -> PreparedRequest:
+    """``POST /oauth2/revokeP``: revoke ``token``."""
+    return _oauth_request(
+        config,
+        "인증-002",
+        {"appkey": config.app_key, "appsecret": config.app_secret, "token": token.value},
+    )
+
+
+def build_approval_request(config: KISConfig) -> PreparedRequest:
+    """``POST /oauth2/Approval``: a websocket approval key (the secret goes in ``secretkey``)."""
+    return _oauth_request(
+        config,
+        "실시간-000",
+        {
+            "grant_type": "client_credentials",
+            "appkey": config.app_key,
+            "secretkey": config.app_secret,
+        },
+    )
+
+
+def build_hashkey_request(config: KISConfig, content: bytes) -> PreparedRequest:
+    """``POST /uapi/hashkey`` over exactly ``content``, the body about to be signed."""
+    spec = get_catalog().get("Hashkey")
+    full_url, path, _ = resolve_url(config.rest_base_url, spec.path)
+    return PreparedRequest(
+        method="POST",
+        url=full_url,
+        path=path,
+        headers={"content-type": JSON_CONTENT_TYPE, **_credential_headers(config)},
+        content=content,
+        api=spec,
+        is_order=False,
+        needs_token=False,
+        rate_limited=spec.rate_limited,
+    )
+
+
+# -- replies ---------------------------------------------------------------------------------
+
+
+def _excerpt(body: bytes) -> str:
+    text = body[: _EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
+    text = " ".join(text.split())
+    return redact(text[:_EXCERPT_CHARS])
+
+
+def _decode(status_code: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        raise KISProtocolError("KIS sent an empty reply", status_code=status_code)
+    content_type = headers.get("content-type", "").lower()
+    if "html" in content_type or body.lstrip()[:1] == b"<":
+        raise KISProtocolError(
+            "KIS sent an HTML page instead of JSON", status_code=status_code, excerpt=_excerpt(body)
+        )
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise KISProtocolError(
+            "KIS sent a reply that is not valid JSON (cut short?)",
+            status_code=status_code,
+            excerpt=_excerpt(body),
+        ) from None
+    if not isinstance(data, dict):
+        raise KISProtocolError(
+            f"KIS sent a JSON {type(data).__name__} where an object was expected",
+            status_code=status_code,
+            excerpt=_excerpt(body),
+        )
+    return data
+
+
+def parse_response(
+    status_code: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    request: PreparedRequest | None = None,
+) -> KISResponse:
+    """Read one KIS reply: a :class:`KISResponse`, or the typed error it stands for.
+
+    Understands both envelopes: ``rt_cd``/``msg_cd``/``msg1`` (the gateway) and
+    ``error_code``/``error_description`` (OAuth). Anything unreadable raises
+    :class:`KISProtocolError` with a short excerpt, secrets masked.
+    """
+    lower = {k.lower(): v for k, v in headers.items()}
+    data = _decode(status_code, lower, body)
+    ok_status = 200 <= status_code < 300
+    tr_id = lower.get("tr_id") or (request.tr_id if request else None)
+    gt_uid = lower.get("gt_uid")
+
+    def fail(code: Any, message: Any) -> NoReturn:
+        raise error_for(
+            str(code or "").strip(),
+            str(message or "").strip(),
+            status_code=status_code,
+            tr_id=tr_id,
+            gt_uid=gt_uid,
+            body=data,
+        )
+
+    if "rt_cd" in data:
+        if str(data["rt_cd"]).strip() != "0" or not ok_status:
+            fail(data.get("msg_cd"), data.get("msg1"))
+    elif "error_code" in data:
+        fail(data["error_code"], data.get("error_description"))
+    elif not ok_status:
+        fail("", f"HTTP {status_code} without a KIS error code")
+    return KISResponse(data, status_code=status_code, headers=lower, request=request)
+
+
+def _required_str(data: Mapping[str, Any], key: str, what: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise KISProtocolError(f"{what} reply has no {key}")
+    return value
+
+
+def parse_token_grant(data: Mapping[str, Any], *, now: datetime | None = None) -> AccessToken:
+    """The :class:`AccessToken` in a ``/oauth2/tokenP`` reply.
+
+    The expiry comes from ``access_token_token_expired`` (``%Y-%m-%d %H:%M:%S``, Korean time),
+    which stays right when KIS hands out the same token again; ``expires_in`` is the fallback.
+    """
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    value = _required_str(data, "access_token", "the token")
+    register_secret(value)
+    expires_at: datetime | None = None
+    stamp = data.get("access_token_token_expired")
+    if isinstance(stamp, str):
+        try:
+            expires_at = datetime.strptime(stamp.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=KST)
+        except ValueError:
+            expires_at = None
+    if expires_at is None:
+        seconds = data.get("expires_in")
+        try:
+            expires_at = now + timedelta(seconds=int(str(seconds)))
+        except ValueError:
+            raise KISProtocolError(
+                "the token reply has neither access_token_token_expired nor expires_in"
+            ) from None
+    token_type = data.get("token_type")
+    return AccessToken(
+        value=value,
+        expires_at=expires_at,
+        issued_at=now,
+        token_type=token_type if isinstance(token_type, str) and token_type else "Bearer",
+    )
+
+
+def parse_approval_key(data: Mapping[str, Any]) -> str:
+    """The websocket approval key in a ``/oauth2/Approval`` reply."""
+    value = _required_str(data, "approval_key", "the approval")
+    register_secret(value)
+    return value
+
+
+def parse_hashkey(data: Mapping[str, Any]) -> str:
+    """The ``HASH`` in a ``/uapi/hashkey`` reply (upper-case, as KIS sends it)."""
+    value = _required_str(data, "HASH", "the hashkey")
+    register_secret(value)
+    return value
+
+
+class PageCursor:
+    """Paging state for ``iter_pages``: the params and ``tr_cont`` of the next request.
+
+    After each page, :meth:`advance` copies the reply's ``ctx_area_*`` values back as the
+    ``CTX_AREA_*`` params and switches ``tr_cont`` to ``N``; past ``max_pages`` pages that still
+    say "more" it raises :class:`KISProtocolError`, so a misbehaving server cannot loop forever.
+    """
+
+    def __init__(self, params: Mapping[str, Any] | None, max_pages: int) -> None:
+        if max_pages < 1:
+            raise KISUsageError(f"max_pages must be at least 1, not {max_pages}")
+        self.params: dict[str, Any] = dict(params or {})
+        self.tr_cont = ""
+        self.max_pages = max_pages
+        self.pages = 0
+
+    def advance(self, response: KISResponse) -> bool:
+        """Take in the page just read; True if another one should be asked for."""
+        self.pages += 1
+        if not response.has_next:
+            return False
+        if self.pages >= self.max_pages:
+            raise KISProtocolError(
+                f"KIS still reports more pages (tr_cont={response.tr_cont!r}) after "
+                f"max_pages={self.max_pages}: raise max_pages if that is expected"
+            )
+        for key, value in response.items():
+            if key.lower().startswith("ctx_area_"):
+                self.params[key.upper()] = value
+        self.tr_cont = "N"
+        return True

@@ -1,0 +1,128 @@
+"""The error tree, error_for, the package's public face, and log redaction (no network)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import pytest
+
+from stock_manager.adapters.broker import kis
+from stock_manager.adapters.broker.kis import errors
+from stock_manager.adapters.broker.kis.redaction import RedactingFilter, redact, register_secret
+
+
+def test_every_error_class_is_exported_and_under_kis_error() -> None:
+    classes = [
+        obj
+        for obj in vars(errors).values()
+        if isinstance(obj, type)
+        and issubclass(obj, Exception)
+        and obj.__module__ == errors.__name__
+    ]
+    assert len(classes) >= 20
+    for cls in classes:
+        assert issubclass(cls, kis.KISError), cls
+        assert cls.__name__ in kis.__all__, cls
+        assert getattr(kis, cls.__name__) is cls
+        assert cls.__doc__ and "\n" not in cls.__doc__.strip(), cls  # one-line docstrings
+
+
+def test_the_tree_named_in_the_issue() -> None:
+    api = kis.KISAPIError
+    for cls in (
+        kis.KISCredentialsError,
+        kis.KISInvalidTokenError,
+        kis.KISTokenExpiredError,
+        kis.KISTokenIssueThrottledError,
+        kis.KISRateLimitError,
+        kis.KISInvalidHashkeyError,
+        kis.KISBusinessError,
+    ):
+        assert issubclass(cls, api)
+    assert issubclass(kis.KISTokenExpiredError, kis.KISInvalidTokenError)
+    assert issubclass(kis.KISAmbiguousOutcomeError, kis.KISTransportError)
+    assert issubclass(kis.KISConnectError, kis.KISTransportError)
+    for cls in (
+        kis.KISConfigError,
+        kis.KISUnknownAPIError,
+        kis.KISPaperTradingUnsupportedError,
+        kis.KISTransportError,
+        kis.KISProtocolError,
+    ):
+        assert issubclass(cls, kis.KISError)
+        assert not issubclass(cls, api)
+
+
+def test_error_for_message_reads_like_kis_plus_a_hint() -> None:
+    error = kis.error_for(
+        "EGW00201",
+        "초당 거래건수를 초과하였습니다.",
+        status_code=500,
+        tr_id="VTTC8434R",
+        gt_uid="g1",
+    )
+    assert isinstance(error, kis.KISRateLimitError)
+    text = str(error)
+    assert text.startswith(
+        "EGW00201 초당 거래건수를 초과하였습니다. (HTTP 500, tr_id=VTTC8434R, gt_uid=g1)"
+    )
+    assert "retry" in text
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "cls"),
+    [
+        ("ZZZ99999", 200, kis.KISBusinessError),
+        ("ZZZ99999", 500, kis.KISAPIError),
+        ("", 503, kis.KISServerError),
+        ("EGW00123", 200, kis.KISTokenExpiredError),
+    ],
+)
+def test_error_for_unknown_and_known_codes(code: str, status: int, cls: type) -> None:
+    assert type(kis.error_for(code, "m", status_code=status)) is cls
+
+
+def test_specific_hints_for_configuration_codes() -> None:
+    assert "KIS_ENVIRONMENT" in str(kis.error_for("EGW02004", "wrong domain", status_code=500))
+    assert "paper" in str(kis.error_for("EGW00210", "corporate", status_code=500))
+
+
+def test_ambiguous_outcome_carries_the_order() -> None:
+    sent = datetime.now(UTC)
+    error = kis.KISAmbiguousOutcomeError(
+        "reply lost", sent_at=sent, body={"PDNO": "005930"}, tr_id="TTTC0012U"
+    )
+    assert error.body == {"PDNO": "005930"}
+    assert error.sent_at == sent
+    assert "inquire-daily-ccld" in error.hint
+    assert "inquire-daily-ccld" in str(error)
+
+
+def test_redacting_filter_masks_messages_args_and_tracebacks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    secret = "super-secret-app-secret-value"
+    register_secret(secret)
+    register_secret("short")  # too short to mask safely: ignored
+    logger = logging.getLogger("stock_manager.kis")
+    with caplog.at_level(logging.DEBUG, logger="stock_manager.kis"):
+        logger.debug("secret in args: %s", secret)
+        logger.debug(f"secret in message: {secret}")
+        try:
+            raise RuntimeError(f"boom {secret}")
+        except RuntimeError:
+            logger.exception("failed")
+        logger.debug("short stays short")
+    assert secret not in caplog.text
+    assert caplog.text.count("***") >= 3
+    assert "short stays short" in caplog.text
+    assert redact(f"x{secret}y") == "x***y"
+
+
+def test_redacting_filter_can_guard_other_handlers() -> None:
+    secret = "another-secret-for-handlers"
+    register_secret(secret)
+    record = logging.LogRecord("httpx", logging.INFO, __file__, 1, "url %s", (secret,), None)
+    assert RedactingFilter().filter(record)
+    assert record.getMessage() == "url ***"

@@ -1,0 +1,172 @@
+"""The shared call flow, driven by hand with plain values (no sockets, no client)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from stock_manager.adapters.broker.kis import (
+    AccessToken,
+    KISAmbiguousOutcomeError,
+    KISConfig,
+    KISConnectError,
+    KISRateLimitError,
+    KISTokenExpiredError,
+    KISTransportError,
+    RetryPolicy,
+)
+from stock_manager.adapters.broker.kis.flow import (
+    AcquireBudget,
+    DropToken,
+    GetToken,
+    RawResponse,
+    Send,
+    Sleep,
+    exchange,
+)
+from stock_manager.adapters.broker.kis.protocol import build_hashkey_request, build_request
+
+CONFIG = KISConfig(
+    _env_file=None,
+    kis_app_key="PSabcdefghijklmnopqrstuvwxyz01234567",
+    kis_app_secret="s" * 180,
+    base_url="http://127.0.0.1:8080",
+)
+ORDER = {"CANO": "12345678", "ACNT_PRDT_CD": "01", "PDNO": "005930", "ORD_DVSN": "01",
+         "ORD_QTY": "1", "ORD_UNPR": "0"}  # fmt: skip
+NO_SLEEP = RetryPolicy(max_retries=3, sleep=False)
+
+
+def token(value: str) -> AccessToken:
+    now = datetime.now(UTC)
+    return AccessToken(value=value, expires_at=now + timedelta(days=1), issued_at=now)
+
+
+def raw(status: int, body: dict[str, Any], **headers: str) -> RawResponse:
+    return RawResponse(status, headers, json.dumps(body).encode())
+
+
+OK = raw(200, {"rt_cd": "0", "msg_cd": "MCA00000", "msg1": "ok", "output": {}})
+EXPIRED = raw(500, {"rt_cd": "1", "msg_cd": "EGW00123", "msg1": "기간이 만료된 token 입니다."})
+
+
+def test_gateway_call_gets_a_token_waits_for_budget_then_sends() -> None:
+    request = build_request(CONFIG, "GET", api_id="inquire-price")
+    flow = exchange(request, NO_SLEEP)
+    assert isinstance(next(flow), GetToken)
+    budget = flow.send(token("first-token-value"))
+    assert isinstance(budget, AcquireBudget)
+    send = flow.send(None)
+    assert isinstance(send, Send)
+    assert send.request.headers["authorization"] == "Bearer first-token-value"
+    with pytest.raises(StopIteration) as done:
+        flow.send(OK)
+    assert done.value.value["rt_cd"] == "0"
+
+
+def test_hashkey_call_needs_neither_token_nor_budget() -> None:
+    flow = exchange(build_hashkey_request(CONFIG, b"{}"), NO_SLEEP)
+    send = next(flow)
+    assert isinstance(send, Send)
+    assert "authorization" not in send.request.headers
+    with pytest.raises(StopIteration) as done:
+        flow.send(raw(200, {"BODY": {}, "HASH": "abc"}))
+    assert done.value.value["HASH"] == "abc"
+
+
+def test_expired_token_is_dropped_and_the_call_replayed_once() -> None:
+    request = build_request(CONFIG, "POST", api_id="order-cash", params=ORDER, variant="buy")
+    flow = exchange(request, RetryPolicy(max_retries=0, sleep=False))
+    old, new = token("old-token-value"), token("new-token-value")
+    assert isinstance(next(flow), GetToken)
+    flow.send(old)  # -> AcquireBudget
+    first = flow.send(None)
+    assert isinstance(first, Send)
+    drop = flow.send(EXPIRED)
+    assert drop == DropToken(old)
+    assert isinstance(flow.send(True), GetToken)
+    flow.send(new)
+    second = flow.send(None)
+    assert isinstance(second, Send)
+    assert second.request.headers["authorization"] == "Bearer new-token-value"
+    assert second.request.content == first.request.content
+    with pytest.raises(StopIteration):
+        flow.send(OK)
+
+
+def test_a_second_token_rejection_is_raised() -> None:
+    flow = exchange(build_request(CONFIG, "GET", api_id="inquire-price"), NO_SLEEP)
+    next(flow)
+    flow.send(token("stale-token-one"))
+    flow.send(None)
+    assert isinstance(flow.send(EXPIRED), DropToken)
+    flow.send(True)
+    flow.send(token("stale-token-two"))
+    flow.send(None)
+    with pytest.raises(KISTokenExpiredError):
+        flow.send(EXPIRED)
+
+
+def test_lost_reply_to_an_order_is_ambiguous_and_not_resent() -> None:
+    request = build_request(CONFIG, "POST", api_id="order-cash", params=ORDER, variant="buy")
+    flow = exchange(request, NO_SLEEP)
+    next(flow)
+    flow.send(token("order-token-value"))
+    flow.send(None)
+    before = datetime.now(UTC)
+    with pytest.raises(KISAmbiguousOutcomeError) as caught:
+        flow.throw(KISTransportError("RemoteProtocolError: server disconnected"))
+    error = caught.value
+    assert error.body == ORDER
+    assert error.tr_id == "VTTC0012U"
+    assert before - timedelta(seconds=1) <= error.sent_at <= datetime.now(UTC)
+    assert "inquire-daily-ccld" in str(error)
+    assert isinstance(error.__cause__, KISTransportError)
+
+
+def test_lost_reply_to_a_query_is_raised_as_transport_error() -> None:
+    flow = exchange(build_request(CONFIG, "GET", api_id="inquire-price"), NO_SLEEP)
+    next(flow)
+    flow.send(token("query-token-value"))
+    flow.send(None)
+    with pytest.raises(KISTransportError) as caught:
+        flow.throw(KISTransportError("ReadTimeout"))
+    assert not isinstance(caught.value, KISAmbiguousOutcomeError)
+
+
+def test_connection_failures_are_retried_up_to_the_bound() -> None:
+    request = build_hashkey_request(CONFIG, b"{}")
+    flow = exchange(request, RetryPolicy(max_retries=2, sleep=False))
+    sends = [next(flow)]
+    sends.append(flow.throw(KISConnectError("refused 1")))
+    sends.append(flow.throw(KISConnectError("refused 2")))
+    assert all(isinstance(action, Send) for action in sends)
+    with pytest.raises(KISConnectError, match="refused 3"):
+        flow.throw(KISConnectError("refused 3"))
+
+
+def test_retries_sleep_with_jitter_when_sleeping_is_on() -> None:
+    policy = RetryPolicy(max_retries=1, base_delay=0.5, max_delay=0.5)
+    flow = exchange(build_hashkey_request(CONFIG, b"{}"), policy)
+    next(flow)
+    action = flow.throw(KISConnectError("refused"))
+    if isinstance(action, Sleep):  # a jitter of exactly 0 skips the sleep
+        assert 0 < action.seconds <= 0.5
+        action = flow.send(None)
+    assert isinstance(action, Send)
+
+
+def test_errors_the_policy_does_not_retry_are_raised_at_once() -> None:
+    flow = exchange(build_request(CONFIG, "GET", api_id="inquire-price"), NO_SLEEP)
+    next(flow)
+    flow.send(token("limit-token-value"))
+    flow.send(None)
+    with pytest.raises(KISRateLimitError):
+        flow.send(
+            raw(
+                500, {"rt_cd": "1", "msg_cd": "EGW00201", "msg1": "초당 거래건수를 초과하였습니다."}
+            )
+        )
