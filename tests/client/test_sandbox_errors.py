@@ -27,6 +27,7 @@ from stock_manager.adapters.broker.kis import (
     KISTokenIssueThrottledError,
     KISTransportError,
     KISUnknownAPIError,
+    KISUsageError,
     KISVariantError,
     RetryPolicy,
     TokenManager,
@@ -325,6 +326,10 @@ def test_bad_input_is_refused_before_sending(
             client.make_request("POST", api_id="order-csh", params=order(config))
         with pytest.raises(KISVariantError, match="buy"):
             client.make_request("POST", api_id="order-cash", params=order(config))
+        with pytest.raises(KISUsageError, match="hashkey=True"):
+            client.make_request("GET", api_id="inquire-price", params=PRICE, hashkey=True)
+        with pytest.raises(KISUsageError, match="tr_cont"):
+            client.make_request("GET", api_id="inquire-price", params=PRICE, tr_cont="M")
     no_key = KISConfig(_env_file=None, base_url=paper_sandbox.base_url, token_store="memory")
     with KISRestClient(no_key) as client:
         assert client.get_tr_id("inquire-price") == "FHKST01010100"  # catalog use needs no key

@@ -13,7 +13,7 @@ import httpx
 
 from .catalog import Catalog, get_catalog
 from .config import KISConfig
-from .errors import KISConnectError, KISProtocolError, KISTransportError, KISUsageError
+from .errors import KISConnectError, KISError, KISProtocolError, KISTransportError, KISUsageError
 from .flow import Flow, RawResponse, exchange
 from .protocol import (
     PreparedRequest,
@@ -51,7 +51,11 @@ class BaseKISClient:
         self.config = config if config is not None else KISConfig()
         self.catalog = catalog if catalog is not None else get_catalog()
         self.retry_policy = retry_policy or RetryPolicy.from_config(self.config)
-        for secret in (self.config.kis_app_secret, self.config.personalseckey):
+        for secret in (
+            self.config.kis_app_secret,
+            self.config.personalseckey,
+            self.config.redis_url,
+        ):
             if secret is not None:
                 register_secret(secret.get_secret_value())
 
@@ -139,7 +143,7 @@ class BaseKISClient:
         return RawResponse(response.status_code, dict(response.headers.items()), response.content)
 
     @staticmethod
-    def _transport_error(exc: httpx.HTTPError, request: PreparedRequest) -> Exception:
+    def _transport_error(exc: httpx.HTTPError, request: PreparedRequest) -> KISError:
         what = f"{request.method} {request.path}"
         detail = str(exc) or type(exc).__name__
         if isinstance(exc, _NOT_SENT):

@@ -202,8 +202,8 @@ def _gateway_headers(config: KISConfig, tr_id: str | None, tr_cont: str) -> dict
     headers["tr_cont"] = tr_cont
     if config.custtype == "B":
         # KISConfig has already checked these are all set for B.
-        assert config.personalseckey is not None  # noqa: S101
-        headers["personalseckey"] = config.personalseckey.get_secret_value()
+        secret = config.personalseckey
+        headers["personalseckey"] = secret.get_secret_value() if secret is not None else ""
         headers["seq_no"] = config.seq_no or ""
         headers["phone_number"] = config.phone_number or ""
         headers["ip_addr"] = config.ip_addr or ""
@@ -240,14 +240,11 @@ def build_request(
     catalog = catalog or get_catalog()
     if url is None and api_id is None:
         raise KISUsageError("pass url= (a path such as /uapi/...) or api_id=")
-    full_url = path = query = None
-    if url is not None:
-        full_url, path, query = resolve_url(config.rest_base_url, url)
-    spec = _resolve_spec(catalog, method, path, api_id)
-    if full_url is None or path is None:
-        assert spec is not None  # noqa: S101 (api_id was given)
-        full_url, path, query = resolve_url(config.rest_base_url, spec.path)
-    if tr_cont not in ("", "N", "F", "M", "D", "E"):
+    given_path = resolve_url(config.rest_base_url, url)[1] if url is not None else None
+    spec = _resolve_spec(catalog, method, given_path, api_id)
+    target = url if url is not None else spec.path if spec is not None else ""
+    full_url, path, query = resolve_url(config.rest_base_url, target)
+    if tr_cont not in ("", "N"):
         raise KISUsageError(f"tr_cont must be '' or 'N' (next page), not {tr_cont!r}")
 
     if tr_id is None:
