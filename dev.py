@@ -26,7 +26,7 @@ def _python() -> str:
 
 def ensure_venv(extras: str = "dev,redis,bench") -> None:
     """Create .venv and install the project, redoing the install only when pyproject changes."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - runs under whatever python3 the user has
         sys.exit(f"stock-manager needs Python 3.11+, this is {sys.version.split()[0]}")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
