@@ -17,7 +17,7 @@ from stock_manager.sandbox.control import SandboxControl
 from stock_manager.sandbox.gateway import GatewayCall, GatewayRejection, admit
 from stock_manager.sandbox.oauth import OAuthEndpoints
 from stock_manager.sandbox.state import SandboxState
-from stock_manager.sandbox.wire import ASGIApp, FaultLayer
+from stock_manager.sandbox.wire import ASGIApp, FaultLayer, Receive, Scope, Send
 
 Handler = Callable[[SandboxState, GatewayCall], tuple[dict[str, object], str]]
 
@@ -75,6 +75,30 @@ class GatewayEndpoint:
         return JSONResponse(answer, 200, _gateway_headers(tr_id, tr_cont))
 
 
+class HashkeyFastPath:
+    """Sends POST /uapi/hashkey straight to its endpoint, everything else to Starlette.
+
+    Hashkey is the one call a client makes before every order, and Starlette's routing and
+    middleware cost about as much as the endpoint itself; skipping them for this path keeps
+    the sandbox well clear of being a bottleneck (see benchmarks/sandbox_throughput.py).
+    """
+
+    def __init__(self, hashkey: ASGIApp, rest: ASGIApp) -> None:
+        self.hashkey = hashkey
+        self.rest = rest
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry point."""
+        if (
+            scope["type"] == "http"
+            and scope["path"] == tables.HASHKEY
+            and scope["method"] == "POST"
+        ):
+            await self.hashkey(scope, receive, send)
+        else:
+            await self.rest(scope, receive, send)
+
+
 def build_app(control: SandboxControl) -> ASGIApp:
     """The complete ASGI app for one sandbox."""
     oauth = OAuthEndpoints(control.state)
@@ -92,4 +116,6 @@ def build_app(control: SandboxControl) -> ASGIApp:
         Route("/_sandbox/apps", loopback_only(admin.apps), methods=["POST"]),
         Route("/_sandbox/faults", loopback_only(admin.faults), methods=["POST"]),
     ]
-    return FaultLayer(Starlette(routes=routes), control.state, control.faults)
+    starlette = Starlette(routes=routes)
+    fast = HashkeyFastPath(oauth.hashkey_asgi, starlette)
+    return FaultLayer(fast, control.state, control.faults)

@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
 
 from stock_manager.sandbox.codes import oauth_envelope, rt_envelope
 from stock_manager.sandbox.gateway import compute_hashkey, is_json_content_type, parse_json_object
@@ -88,3 +89,8 @@ class OAuthEndpoints:
             return JSONResponse(rt_envelope("OPSQ0001"), status_code=500)
         self.state.count_hashkey()
         return JSONResponse({"BODY": body, "HASH": compute_hashkey(app.app_secret, raw)})
+
+    async def hashkey_asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """:meth:`hashkey` as a bare ASGI app, reached without Starlette's routing."""
+        response = await self.hashkey(Request(scope, receive))
+        await response(scope, receive, send)

@@ -1,0 +1,1 @@
+"""Measurements that print ratios and write JSON (not part of the test suite)."""
