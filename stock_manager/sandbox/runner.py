@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from stock_manager.sandbox.remote import RemoteControl
 from stock_manager.sandbox.state import SandboxConfigError, SandboxState
 from stock_manager.sandbox.tables import Environment
 from stock_manager.sandbox.wire import install_quiet_drops
+
+logger = logging.getLogger(__name__)
 
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 # Longer than any pooled client's idle time, so the server never closes a connection the
@@ -161,6 +164,7 @@ class KISSandbox:
                 self.stop()
                 raise SandboxError("the sandbox server did not start")
             time.sleep(0.005)
+        logger.info("KIS sandbox (%s) listening on %s", self.environment, self.base_url)
         return self
 
     def _start_child(self, options: dict[str, Any]) -> KISSandbox:
@@ -189,6 +193,7 @@ class KISSandbox:
         self.app_key, self.app_secret = handshake["app_key"], handshake["app_secret"]
         self.account_no = handshake["account_no"]
         self._control = RemoteControl(self.base_url)
+        logger.info("KIS sandbox (%s) child process on %s", self.environment, self.base_url)
         return self
 
     def _stop_child(self, child: subprocess.Popen[str]) -> None:
@@ -225,6 +230,7 @@ class KISSandbox:
         if self._socket is not None:
             self._socket.close()
         self._server = self._thread = self._socket = None
+        logger.info("KIS sandbox on %s stopped", self.base_url)
 
     def __enter__(self) -> KISSandbox:
         return self.start()
