@@ -1,18 +1,52 @@
-"""The ``stock-manager`` command line: a thin layer over the library and the sandbox."""
+"""The ``stock-manager`` command line: a thin layer over the library and the sandbox.
+
+::
+
+    stock-manager demo [--live [--place-order]]      the whole flow, embedded sandbox by default
+    stock-manager kis token issue|status|revoke      access tokens
+    stock-manager kis hashkey BODY                   hashkey of an order body
+    stock-manager kis approval-key                   websocket approval key
+    stock-manager kis request METHOD PATH ...        any KIS REST API
+    stock-manager kis tr-id API_ID / kis apis        the API catalog
+    stock-manager sandbox serve                      the local KIS sandbox
+
+Exit codes: 0 success, 1 KIS/network error, 2 usage or configuration error.
+"""
 
 from __future__ import annotations
 
 import typer
 
+from stock_manager.cli.demo_cmd import demo
+from stock_manager.cli.kis_cmd import kis_app
+from stock_manager.cli.options import common_options
 from stock_manager.cli.sandbox_cmd import sandbox_app
+
+__all__ = ["app", "main"]
 
 app = typer.Typer(
     name="stock-manager",
     help="KIS OpenAPI toolkit: a client, a local KIS sandbox and tools around them.",
     no_args_is_help=True,
     add_completion=False,
+    # A traceback's local variables could hold a secret: never show them.
+    pretty_exceptions_show_locals=False,
 )
+
+
+@app.callback()
+@common_options
+def root() -> None:
+    """KIS OpenAPI toolkit: a client, a local KIS sandbox and tools around them.
+
+    Start with `stock-manager demo`. Exit codes: 0 ok, 1 KIS or network error, 2 usage or
+    configuration error.
+    """
+
+
+app.add_typer(kis_app, name="kis")
 app.add_typer(sandbox_app, name="sandbox")
+app.command("demo")(demo)
 
 
 def main() -> None:

@@ -1,0 +1,134 @@
+"""Turning failures into one line on stderr and an exit code.
+
+=====  ====================================================================================
+exit   when
+=====  ====================================================================================
+0      success
+1      KIS answered with an error (``KISAPIError``), or the network/protocol failed
+       (``KISTransportError``, ``KISProtocolError``), or anything unexpected
+2      usage or configuration: ``KISConfigError``, ``KISUsageError`` (unknown API, missing
+       variant, ...), a bad ``--param``/JSON body, nothing configured
+=====  ====================================================================================
+
+A traceback is printed only with ``--debug``, with known secrets masked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import traceback
+from collections.abc import Iterator
+
+import typer
+
+from stock_manager.adapters.broker.kis import (
+    KISAmbiguousOutcomeError,
+    KISConfigError,
+    KISError,
+    KISUnknownAPIError,
+    KISUsageError,
+    KISVariantError,
+    RedactingFilter,
+)
+
+from .output import Output
+
+__all__ = [
+    "EXIT_API",
+    "EXIT_USAGE",
+    "CliUsageError",
+    "NotConfiguredError",
+    "describe",
+    "exit_code_for",
+    "logs_to_stderr",
+    "reported",
+]
+
+EXIT_API = 1
+EXIT_USAGE = 2
+
+
+class CliUsageError(Exception):
+    """The command line itself is wrong (a bad ``--param``, a body that is not JSON, ...)."""
+
+
+class NotConfiguredError(CliUsageError):
+    """No KIS server is configured at all."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no KIS server configured (KIS_APP_KEY and KIS_BASE_URL are unset): run "
+            "`stock-manager sandbox serve` and paste its export line, set KIS_APP_KEY/"
+            "KIS_APP_SECRET for KIS itself, or try `stock-manager demo`"
+        )
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit code a failure maps to."""
+    if isinstance(exc, CliUsageError | KISConfigError | KISUsageError):
+        return EXIT_USAGE
+    return EXIT_API
+
+
+def describe(exc: BaseException) -> str:
+    """The one-line explanation of ``exc`` (KIS's code and what to do, for KIS errors)."""
+    if isinstance(exc, KISAmbiguousOutcomeError):
+        return f"the order may or may not have been placed: {exc}"
+    if isinstance(exc, KISVariantError) and exc.variants:
+        return f"{exc} (on the command line: --variant {'|'.join(exc.variants)})"
+    if isinstance(exc, KISUnknownAPIError):
+        return f"{exc}; `stock-manager kis apis --search TEXT` lists them"
+    if isinstance(exc, KISError | CliUsageError):
+        return str(exc) or type(exc).__name__
+    return f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)"
+
+
+@contextlib.contextmanager
+def reported(output: Output, *, debug: bool = False) -> Iterator[None]:
+    """Run the block; on failure print one line (and the traceback with ``debug``) and exit."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        if debug:
+            output.err.print(output.clean(traceback.format_exc()), markup=False, highlight=False)
+        output.error(describe(exc))
+        raise typer.Exit(exit_code_for(exc)) from None
+
+
+class _ConsoleHandler(logging.Handler):
+    # Through rich, so that a log line does not tear a spinner that is on screen.
+    def __init__(self, output: Output) -> None:
+        super().__init__()
+        self.output = output
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.output.err.print(self.format(record), markup=False, highlight=False)
+        except Exception:  # a broken stderr must not turn a log line into a crash
+            self.handleError(record)
+
+
+@contextlib.contextmanager
+def logs_to_stderr(output: Output, debug: bool) -> Iterator[None]:
+    """While the block runs, show ``stock_manager`` warnings (everything with ``debug``) on
+    stderr, secrets masked."""
+    handler = _ConsoleHandler(output)
+    if debug:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        handler.setLevel(logging.WARNING)
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("stock_manager")
+    previous = logger.level
+    logger.addHandler(handler)
+    if debug:
+        logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)

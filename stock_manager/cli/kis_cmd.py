@@ -1,0 +1,32 @@
+"""``stock-manager kis ...``: the KIS OpenAPI from the command line."""
+
+from __future__ import annotations
+
+import typer
+
+from . import kis_calls, kis_catalog
+from .kis_token import token_app
+from .options import common_options
+
+__all__ = ["kis_app"]
+
+kis_app = typer.Typer(
+    help="Call KIS: tokens, hashkeys, approval keys, any REST API, and the API catalog.",
+    no_args_is_help=True,
+)
+
+
+@kis_app.callback()
+@common_options
+def kis() -> None:
+    """Call KIS: tokens, hashkeys, approval keys, any REST API, and the API catalog.
+
+    Configuration comes from KIS_* variables and .env (as for the library), overridden by
+    the flags. Nothing configured? `stock-manager sandbox serve` prints the exports for a local
+    sandbox, and `stock-manager demo` shows the whole flow.
+    """
+
+
+kis_app.add_typer(token_app, name="token")
+kis_calls.register(kis_app)
+kis_catalog.register(kis_app)

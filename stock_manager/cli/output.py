@@ -1,0 +1,201 @@
+"""How the command line speaks: rich for people, JSON for machines, secrets masked in both.
+
+Results go to stdout (a rich rendering, or one JSON document with ``--json``); progress,
+warnings and errors go to stderr, so ``--json`` output can be piped as is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+__all__ = [
+    "KST",
+    "SECRET_FIELDS",
+    "Output",
+    "fingerprint",
+    "mask",
+    "mask_fields",
+    "timestamps",
+]
+
+#: Korea Standard Time; Korea has kept UTC+9 without daylight saving since 1988.
+KST = timezone(timedelta(hours=9), "KST")
+
+#: Body fields whose values are credentials wherever they appear.
+SECRET_FIELDS = frozenset(
+    {"access_token", "approval_key", "appsecret", "secretkey", "token", "personalseckey"}
+)
+
+# A wide table of few rows reads better turned on its side.
+_MAX_COLUMNS = 8
+_MAX_TRANSPOSED_ROWS = 6
+
+
+def mask(value: str | None) -> str:
+    """The first 4 characters and an ellipsis: enough to tell values apart, not to use one."""
+    if not value:
+        return ""
+    if value.endswith("…"):  # already masked
+        return value
+    return f"{value[:4]}…" if len(value) >= 12 else "…"
+
+
+def fingerprint(value: str) -> str:
+    """First 12 hex digits of the value's SHA-256: compare values without showing them."""
+    return hashlib.sha256(value.encode()).hexdigest()[:12]
+
+
+def mask_fields(data: Any, secrets: Iterable[str] = ()) -> Any:
+    """A copy of ``data`` with credential fields and known secret values masked."""
+    known = tuple(sorted((s for s in secrets if s), key=len, reverse=True))
+    return _masked(data, known)
+
+
+def _masked(data: Any, secrets: tuple[str, ...]) -> Any:
+    if isinstance(data, Mapping):
+        return {
+            key: (
+                mask(value)
+                if str(key).lower() in SECRET_FIELDS and isinstance(value, str)
+                else _masked(value, secrets)
+            )
+            for key, value in data.items()
+        }
+    if isinstance(data, list | tuple):
+        return [_masked(item, secrets) for item in data]
+    if isinstance(data, str):
+        for secret in secrets:
+            if secret in data:
+                data = data.replace(secret, mask(secret))
+        return data
+    return data
+
+
+def timestamps(moment: datetime | None) -> dict[str, str | None]:
+    """``moment`` as ISO-8601 in UTC, in Korean time and in the local time zone."""
+    if moment is None:
+        return {"utc": None, "kst": None, "local": None}
+    return {
+        "utc": moment.astimezone(UTC).isoformat(timespec="seconds"),
+        "kst": moment.astimezone(KST).strftime("%Y-%m-%d %H:%M:%S KST"),
+        "local": moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+class Output:
+    """Writers for one command run: ``json_mode`` picks JSON documents over rich renderings."""
+
+    def __init__(self, *, json_mode: bool = False, secrets: Iterable[str] = ()) -> None:
+        self.json_mode = json_mode
+        self.out = Console(highlight=False, soft_wrap=False)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        self._secrets: set[str] = {s for s in secrets if s}
+
+    def add_secret(self, value: str | None) -> None:
+        """Mask ``value`` in everything printed from now on."""
+        if value:
+            self._secrets.add(value)
+
+    def clean(self, data: Any) -> Any:
+        """``data`` with every known secret and credential field masked."""
+        return mask_fields(data, self._secrets)
+
+    # -- results -------------------------------------------------------------------------------
+
+    def json(self, document: Any, *, reveal: bool = False) -> None:
+        """Write one JSON document on stdout, secrets masked unless ``reveal``."""
+        data = document if reveal else self.clean(document)
+        text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+        self.out.file.write(text + "\n")
+        self.out.file.flush()
+
+    def raw(self, text: str) -> None:
+        """Write ``text`` as is (no markup, no wrapping): for values meant to be copied."""
+        self.out.file.write(text + "\n")
+        self.out.file.flush()
+
+    def line(self, text: str = "", *, style: str | None = None) -> None:
+        """A line for people; ``text`` is rich markup, its values already escaped."""
+        self.out.print(self.clean(text), style=style)
+
+    def pairs(self, rows: Sequence[tuple[str, Any]], *, title: str | None = None) -> None:
+        """A two-column table of names and values."""
+        table = Table(title=title, show_header=False, box=None, pad_edge=False)
+        table.add_column(style="bold cyan", no_wrap=True)
+        table.add_column(overflow="fold")
+        for name, value in rows:
+            table.add_row(Text(name), _cell(self.clean(value)))
+        self.out.print(table)
+
+    def records(self, title: str | None, rows: Sequence[Mapping[str, Any]]) -> None:
+        """A table of records (KIS ``output1``-style lists), turned on its side when wide."""
+        rows = [self.clean(dict(row)) for row in rows]
+        columns: list[str] = []
+        for row in rows:
+            columns.extend(key for key in row if key not in columns)
+        if len(columns) > _MAX_COLUMNS and len(rows) <= _MAX_TRANSPOSED_ROWS:
+            table = Table(title=title, header_style="bold")
+            table.add_column("field", style="cyan", no_wrap=True)
+            for index in range(len(rows)):
+                table.add_column(f"#{index + 1}", overflow="fold")
+            for column in columns:
+                table.add_row(Text(column), *(_cell(row.get(column)) for row in rows))
+        else:
+            table = Table(title=title, header_style="bold")
+            for column in columns:
+                table.add_column(column, overflow="fold")
+            for row in rows:
+                table.add_row(*(_cell(row.get(column)) for column in columns))
+        self.out.print(table)
+
+    def body(self, body: Mapping[str, Any]) -> None:
+        """A KIS reply body: scalars as pairs, objects as pairs, lists of objects as tables."""
+        scalars = [(k, v) for k, v in body.items() if not isinstance(v, Mapping | list)]
+        if scalars:
+            self.pairs(scalars)
+        for key, value in body.items():
+            if isinstance(value, Mapping):
+                self.pairs(list(value.items()), title=key)
+            elif isinstance(value, list):
+                if value and all(isinstance(item, Mapping) for item in value):
+                    self.records(f"{key} ({len(value)})", value)
+                else:
+                    self.pairs([(key, json.dumps(value, ensure_ascii=False))])
+
+    # -- progress and problems (stderr) --------------------------------------------------------
+
+    @contextlib.contextmanager
+    def waiting(self, text: str) -> Iterator[Callable[[str], None]]:
+        """A spinner on stderr while the block runs (silent when stderr is not a terminal).
+
+        The block receives a function that changes the spinner's text.
+        """
+        with self.err.status(text, spinner="dots") as status:
+            yield status.update
+
+    def warn(self, text: str) -> None:
+        """One warning line on stderr."""
+        self.err.print(f"warning: {self.clean(text)}", markup=False)
+
+    def error(self, text: str) -> None:
+        """One error line on stderr."""
+        one_line = " ".join(str(self.clean(text)).split())
+        self.err.print(f"error: {one_line}", markup=False, soft_wrap=True)
+
+
+def _cell(value: Any) -> Text:
+    # Text, not str: a value such as "[01]" must not be read as rich markup.
+    if value is None:
+        return Text("")
+    if isinstance(value, Mapping | list):
+        return Text(json.dumps(value, ensure_ascii=False))
+    return Text(str(value))
