@@ -131,6 +131,7 @@ def request(
         typer.Option(
             "--param",
             "-p",
+            metavar="KEY=VALUE",
             help="KEY=VALUE, repeatable: the query of a GET, fields of a POST body.",
             show_default=False,
         ),
@@ -138,7 +139,10 @@ def request(
     body: Annotated[
         str | None,
         typer.Option(
-            "--body", help="POST body: inline JSON, @file.json or - (stdin).", show_default=False
+            "--body",
+            metavar="JSON|@FILE|-",
+            help="POST body: inline JSON, @file.json or - (stdin).",
+            show_default=False,
         ),
     ] = None,
     tr_id: Annotated[

@@ -24,7 +24,7 @@ token_app = typer.Typer(
     help="Access tokens: issue one, see the cached one, revoke it.", no_args_is_help=True
 )
 
-_REVEAL_HELP = "Print the token itself (it is a credential: keep it out of logs)."
+_REVEAL_HELP = "Print only the token itself (a credential: keep it out of logs)."
 
 
 def token_document(
@@ -58,6 +58,10 @@ def _duration(seconds: int) -> str:
 def _show(output: Output, document: dict[str, Any], *, reveal: bool, title: str) -> None:
     if output.json_mode:
         output.json(document, reveal=reveal)
+        return
+    if reveal:
+        # Alone on stdout, so that TOKEN=$(stock-manager kis token issue --reveal) works.
+        output.raw(document["token"] or "")
         return
     rows: list[tuple[str, Any]] = [
         ("environment", f"{document['environment']}  {document['base_url']}"),

@@ -37,6 +37,15 @@ def test_tr_id_follows_env_flag_and_variable() -> None:
     assert json_of(default)["tr_id"] == "VTTC8434R"  # paper is the default
 
 
+def test_common_options_work_before_and_after_the_command() -> None:
+    before = run_bare("--json", "kis", "tr-id", "inquire-price")
+    after = run_bare("kis", "tr-id", "inquire-price", "--json")
+    assert json_of(before) == json_of(after)
+    # The command's own value wins over the root's.
+    mixed = run_bare("--env", "real", "kis", "tr-id", "inquire-balance", "--env", "paper", "--json")
+    assert json_of(mixed)["tr_id"] == "VTTC8434R"
+
+
 def test_tr_id_table_for_people() -> None:
     result = run_bare("kis", "tr-id", "inquire-price")
     assert result.exit_code == 0

@@ -85,6 +85,8 @@ def test_reveal_prints_the_token(cli: CLI) -> None:
     cli.learn(token)
     plain = cli("kis", "token", "status")  # checked: must not show it
     assert plain.exit_code == 0
+    alone = cli("kis", "token", "status", "--reveal", reveal=True)
+    assert alone.stdout == token + "\n"
 
 
 def test_memory_store_is_reported_as_such(cli: CLI) -> None:
