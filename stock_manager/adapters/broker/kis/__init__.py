@@ -8,7 +8,8 @@
 
 Modules: :mod:`.config` (settings), :mod:`.catalog` (the APIs as data), :mod:`.errors` (the
 exception tree), :mod:`.protocol` (sans-I/O requests and replies), :mod:`.flow` (the call logic
-shared by both clients), :mod:`.tokens`, :mod:`.ratelimit`, :mod:`.retry`, :mod:`.client` and
+shared by both clients), :mod:`.tokens` (token lifecycle; stores in :mod:`.token_store` and
+:mod:`.file_store`), :mod:`.ratelimit`, :mod:`.retry`, :mod:`.client` and
 :mod:`.aio` (the blocking and asyncio shells). Logs go to the ``stock_manager.kis`` logger with
 secrets masked (:mod:`.redaction`).
 """
@@ -42,19 +43,34 @@ from .errors import (
     KISVariantError,
     error_for,
 )
+from .file_store import FileTokenStore, default_token_directory
 from .protocol import PreparedRequest
 from .ratelimit import RateLimiter, UnlimitedRateLimiter
 from .redaction import RedactingFilter
 from .response import KISResponse
 from .retry import RetryPolicy
+from .token_store import (
+    ACCESS_TOKEN,
+    APPROVAL_KEY,
+    KISTokenStoreError,
+    MemoryTokenStore,
+    TokenEntry,
+    TokenKey,
+    TokenLease,
+    TokenStore,
+    make_token_store,
+)
 from .tokens import AccessToken, AsyncTokenManager, TokenManager
 
 __all__ = [
+    "ACCESS_TOKEN",
+    "APPROVAL_KEY",
     "AccessToken",
     "ApiSpec",
     "AsyncKISRestClient",
     "AsyncTokenManager",
     "Catalog",
+    "FileTokenStore",
     "KISAPIError",
     "KISAmbiguousOutcomeError",
     "KISBusinessError",
@@ -74,16 +90,24 @@ __all__ = [
     "KISServerError",
     "KISTokenExpiredError",
     "KISTokenIssueThrottledError",
+    "KISTokenStoreError",
     "KISTransportError",
     "KISUnknownAPIError",
     "KISUsageError",
     "KISVariantError",
+    "MemoryTokenStore",
     "PreparedRequest",
     "RateLimiter",
     "RedactingFilter",
     "RetryPolicy",
+    "TokenEntry",
+    "TokenKey",
+    "TokenLease",
     "TokenManager",
+    "TokenStore",
     "UnlimitedRateLimiter",
+    "default_token_directory",
     "error_for",
     "get_catalog",
+    "make_token_store",
 ]

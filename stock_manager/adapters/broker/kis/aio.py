@@ -25,7 +25,8 @@ from .protocol import PageCursor, PreparedRequest
 from .ratelimit import RateLimiter, UnlimitedRateLimiter
 from .response import KISResponse
 from .retry import RetryPolicy
-from .tokens import AccessToken, AsyncTokenManager
+from .token_store import APPROVAL_KEY, TokenStore, make_token_store
+from .tokens import AccessToken, AsyncTokenManager, approval_key_token
 
 __all__ = ["AsyncKISRestClient"]
 
@@ -46,12 +47,21 @@ class AsyncKISRestClient(BaseKISClient):
         rate_limiter: RateLimiter | None = None,
         retry_policy: RetryPolicy | None = None,
         catalog: Catalog | None = None,
+        token_store: TokenStore | None = None,
     ) -> None:
         super().__init__(config, retry_policy=retry_policy, catalog=catalog)
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(timeout=self._timeout())
         self.rate_limiter: RateLimiter = rate_limiter or UnlimitedRateLimiter()
+        self.token_store = token_store if token_store is not None else make_token_store(self.config)
         self.tokens = self._create_token_manager()
+
+        async def issue_approval_key() -> AccessToken:
+            return approval_key_token(await self._run(self._approval_flow()))
+
+        self.approval_keys = AsyncTokenManager.from_config(
+            self.config, issue_approval_key, store=self.token_store, kind=APPROVAL_KEY
+        )
 
     def _create_token_manager(self) -> AsyncTokenManager:
         async def issue() -> AccessToken:
@@ -60,7 +70,7 @@ class AsyncKISRestClient(BaseKISClient):
         async def revoke(token: AccessToken) -> None:
             await self._run(self._revoke_flow(token))
 
-        return AsyncTokenManager(issue, revoke, refresh_margin=self.config.token_refresh_margin)
+        return AsyncTokenManager.from_config(self.config, issue, revoke, store=self.token_store)
 
     # -- public calls --------------------------------------------------------------------------
 
@@ -126,15 +136,16 @@ class AsyncKISRestClient(BaseKISClient):
         return await self._run(self._hashkey_flow(body))
 
     async def approval_key(self) -> str:
-        """A websocket approval key from ``/oauth2/Approval``."""
-        return await self._run(self._approval_flow())
+        """A websocket approval key from ``/oauth2/Approval``, cached for its 24-hour life."""
+        return (await self.approval_keys.get()).value
 
     async def access_token(self) -> AccessToken:
         """The current access token, issued if there is none yet."""
         return await self.tokens.get()
 
     async def revoke(self) -> bool:
-        """Revoke the current access token at KIS; False if the client held none."""
+        """Revoke the access token (held or stored) at KIS and drop it from the token store;
+        False if there was none."""
         return await self.tokens.revoke()
 
     async def aclose(self, *, revoke: bool = False) -> None:

@@ -24,7 +24,8 @@ from .protocol import PageCursor, PreparedRequest
 from .ratelimit import RateLimiter, UnlimitedRateLimiter
 from .response import KISResponse
 from .retry import RetryPolicy
-from .tokens import AccessToken, TokenManager
+from .token_store import APPROVAL_KEY, TokenStore, make_token_store
+from .tokens import AccessToken, TokenManager, approval_key_token
 
 __all__ = ["KISRestClient"]
 
@@ -46,18 +47,29 @@ class KISRestClient(BaseKISClient):
         rate_limiter: RateLimiter | None = None,
         retry_policy: RetryPolicy | None = None,
         catalog: Catalog | None = None,
+        token_store: TokenStore | None = None,
     ) -> None:
         super().__init__(config, retry_policy=retry_policy, catalog=catalog)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(timeout=self._timeout())
         self.rate_limiter: RateLimiter = rate_limiter or UnlimitedRateLimiter()
+        # Tokens and approval keys are shared through the store (a file by default) with every
+        # client of the same app key, in this process and others; see tokens.py.
+        self.token_store = token_store if token_store is not None else make_token_store(self.config)
         self.tokens = self._create_token_manager()
+        self.approval_keys = TokenManager.from_config(
+            self.config,
+            lambda: approval_key_token(self._run(self._approval_flow())),
+            store=self.token_store,
+            kind=APPROVAL_KEY,
+        )
 
     def _create_token_manager(self) -> TokenManager:
-        return TokenManager(
+        return TokenManager.from_config(
+            self.config,
             lambda: self._run(self._token_flow()),
             lambda token: self._run(self._revoke_flow(token)),
-            refresh_margin=self.config.token_refresh_margin,
+            store=self.token_store,
         )
 
     # -- public calls --------------------------------------------------------------------------
@@ -134,15 +146,16 @@ class KISRestClient(BaseKISClient):
         return self._run(self._hashkey_flow(body))
 
     def approval_key(self) -> str:
-        """A websocket approval key from ``/oauth2/Approval``."""
-        return self._run(self._approval_flow())
+        """A websocket approval key from ``/oauth2/Approval``, cached for its 24-hour life."""
+        return self.approval_keys.get().value
 
     def access_token(self) -> AccessToken:
         """The current access token, issued if there is none yet."""
         return self.tokens.get()
 
     def revoke(self) -> bool:
-        """Revoke the current access token at KIS; False if the client held none."""
+        """Revoke the access token (held or stored) at KIS and drop it from the token store;
+        False if there was none."""
         return self.tokens.revoke()
 
     def close(self, *, revoke: bool = False) -> None:

@@ -59,6 +59,7 @@ _FIXES: dict[str, str] = {
     "token_cache_dir": "a directory path, or unset for the user cache directory",
     "token_refresh_margin": "a number of seconds >= 0",
     "token_max_wait": "a number of seconds >= 0",
+    "token_issue_interval": "a number of seconds >= 0 (KIS: 60)",
     "rate_limit_per_second": "a positive number of requests per second, or unset for the default",
     "max_retries": "an integer >= 0",
     "retry_max_wait": "a number of seconds >= 0",
@@ -108,6 +109,8 @@ class KISConfig(BaseSettings):
     token_cache_dir: Path | None = None
     token_refresh_margin: float = Field(default=600.0, ge=0)
     token_max_wait: float = Field(default=90.0, ge=0)
+    # KIS issues one token per minute per app key (EGW00133); a sandbox may allow more.
+    token_issue_interval: float = Field(default=60.0, ge=0)
 
     rate_limit_per_second: float | None = Field(default=None, gt=0)
     max_retries: int = Field(default=3, ge=0)

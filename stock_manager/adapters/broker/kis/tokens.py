@@ -1,12 +1,23 @@
-"""Access tokens: the value KIS issued, when it expires, and who holds the current one.
+"""Access tokens and approval keys: one issuance per key, shared by threads, tasks and processes.
 
-:class:`TokenManager` (threads) and :class:`AsyncTokenManager` (asyncio tasks) keep the current
-token in memory, issue one through a callable when there is none or it is within
-``refresh_margin`` seconds of expiry, and let a caller drop a token KIS rejected. Issuance runs
-under one lock, so concurrent first calls issue once and the others reuse the result.
+:class:`TokenManager` (threads) and :class:`AsyncTokenManager` (asyncio tasks) hand out the
+current credential of one :class:`~.token_store.TokenKey`:
 
-The client only ever calls :meth:`get`, :meth:`invalidate` and :meth:`revoke`; persistent stores
-and cross-process locking plug in behind those three.
+* **Hot path**: a token held in memory and not within ``refresh_margin`` of its expiry is
+  returned at once: no file I/O, no cross-process lock.
+* **Cold path** (first call, refresh, after a rejection), single flight: the manager's lock
+  (thread or task), then the store's lock for the key (other processes), then the store is read
+  again, since another process may have issued meanwhile; only if it still holds nothing
+  usable is KIS asked, and the new token is saved before the locks are released.
+* **EGW00133** (KIS issues one token per minute per app key): wait until ``issue_interval``
+  after the last known issuance, at most ``max_wait`` seconds (else
+  :class:`KISTokenIssueThrottledError`), look in the store again and try once more.
+* :meth:`invalidate` is compare-and-delete in memory and in the store, so many callers failing
+  with the same token cause one reissue; :meth:`revoke` revokes at KIS and tombstones the entry.
+
+>>> manager = TokenManager.from_config(config, issue, revoke, store=make_token_store(config))
+>>> manager.get().authorization
+'Bearer eyJ...'
 """
 
 from __future__ import annotations
@@ -14,164 +25,309 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
+from .access_token import APPROVAL_KEY_LIFETIME, AccessToken, approval_key_token
 from .errors import KISInvalidTokenError
 from .redaction import logger
+from .token_cache import Issue, Load, Pause, Plan, Save, TokenCache, settings_from, token_of, utcnow
+from .token_store import (
+    ACCESS_TOKEN,
+    KISTokenStoreError,
+    TokenKey,
+    TokenKind,
+    TokenLease,
+    TokenStore,
+)
 
-__all__ = ["AccessToken", "AsyncTokenManager", "TokenManager"]
+if TYPE_CHECKING:
+    from .config import KISConfig
 
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class AccessToken:
-    """An OAuth access token; ``value`` never appears in its repr."""
-
-    value: str = field(repr=False)
-    expires_at: datetime
-    issued_at: datetime
-    token_type: str = "Bearer"  # noqa: S105 (the scheme name)
-
-    def __post_init__(self) -> None:
-        for name in ("expires_at", "issued_at"):
-            stamp: datetime = getattr(self, name)
-            if stamp.tzinfo is None:
-                raise ValueError(f"AccessToken.{name} must be timezone-aware")
-            object.__setattr__(self, name, stamp.astimezone(UTC))
-
-    def expires_within(self, seconds: float, now: datetime | None = None) -> bool:
-        """True when the token is expired or will be within ``seconds``."""
-        return (now or _utcnow()) + timedelta(seconds=seconds) >= self.expires_at
-
-    @property
-    def authorization(self) -> str:
-        """The ``authorization`` header value."""
-        return f"Bearer {self.value}"
+__all__ = [
+    "APPROVAL_KEY_LIFETIME",
+    "AccessToken",
+    "AsyncTokenManager",
+    "TokenManager",
+    "approval_key_token",
+]
 
 
-class TokenManager:
-    """Holds the current access token for a thread-safe client; issues one only when needed."""
+class TokenManager(TokenCache):
+    """The current credential of one key for a thread-safe client; issues only when needed.
+
+    ``issue`` asks KIS for a new token, ``revoke`` revokes one. Without a ``store`` the manager
+    keeps its token in a private :class:`~.token_store.MemoryTokenStore`.
+    """
 
     def __init__(
         self,
         issue: Callable[[], AccessToken],
         revoke: Callable[[AccessToken], None] | None = None,
         *,
+        store: TokenStore | None = None,
+        key: TokenKey | Callable[[], TokenKey] | None = None,
         refresh_margin: float = 600.0,
-        clock: Callable[[], datetime] = _utcnow,
+        issue_interval: float = 60.0,
+        max_wait: float = 90.0,
+        lock_timeout: float = 300.0,
+        clock: Callable[[], datetime] = utcnow,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        super().__init__(
+            store=store,
+            key=key,
+            refresh_margin=refresh_margin,
+            issue_interval=issue_interval,
+            max_wait=max_wait,
+            lock_timeout=lock_timeout,
+            clock=clock,
+        )
         self._issue = issue
         self._revoke = revoke
-        self._refresh_margin = refresh_margin
-        self._clock = clock
-        self._current: AccessToken | None = None
+        self._sleep = sleep
         self._lock = threading.Lock()
 
-    @property
-    def current(self) -> AccessToken | None:
-        """The token held now, without issuing one."""
-        return self._current
+    @classmethod
+    def from_config(
+        cls,
+        config: KISConfig,
+        issue: Callable[[], AccessToken],
+        revoke: Callable[[AccessToken], None] | None = None,
+        *,
+        store: TokenStore,
+        kind: TokenKind = ACCESS_TOKEN,
+    ) -> TokenManager:
+        """A manager for ``kind`` with the config's key and ``token_*`` settings."""
+
+        def key() -> TokenKey:
+            return TokenKey.for_config(config, kind)
+
+        return cls(issue, revoke, store=store, key=key, **settings_from(config))
 
     def get(self) -> AccessToken:
-        """The current token, issuing a new one if there is none or it is about to expire."""
-        token = self._current
-        if token is not None and not token.expires_within(self._refresh_margin, self._clock()):
+        """The current token: held, stored by someone else, or newly issued."""
+        token = self._fresh()
+        if token is not None:
             return token
         with self._lock:
-            token = self._current
-            if token is None or token.expires_within(self._refresh_margin, self._clock()):
-                token = self._issue()
-                self._current = token
-                logger.debug("access token issued, expires at %s", token.expires_at.isoformat())
-            return token
+            token = self._fresh()
+            if token is not None:
+                return token
+            with self.store.lock(self.key, self.lock_timeout) as lease:
+                return self._perform(self.refresh_plan(), lease)
+
+    def peek(self) -> AccessToken | None:
+        """The unexpired token held in memory, else the stored one; never issues or locks."""
+        return self._valid(self.current) or self._valid(_stored(self.store, self.key))
 
     def invalidate(self, value: str) -> bool:
-        """Drop the token ``value`` if it is still the current one (compare-and-delete)."""
+        """Drop the token ``value`` if it is still the current one, here and in the store."""
         with self._lock:
-            if self._current is not None and self._current.value == value:
-                self._current = None
-                logger.debug("access token dropped after KIS rejected it")
-                return True
-            return False
+            if not self._drop(value):
+                return False
+            _discard(self.store, self.key, value)
+            return True
 
     def revoke(self) -> bool:
-        """Revoke the current token at KIS, then forget it; False if there was none.
+        """Revoke the current token at KIS and tombstone it in the store; False if none.
 
-        A transport failure leaves the token in place (it may still be valid at KIS).
+        A token KIS no longer knows is forgotten all the same; a transport failure leaves it
+        in place (it may still be valid at KIS).
         """
         with self._lock:
-            token = self._current
+            token = self.current or self._valid(_stored(self.store, self.key))
             if token is None:
                 return False
             if self._revoke is not None:
-                # If KIS no longer honours it, forgetting it is all that is left to do.
                 with contextlib.suppress(KISInvalidTokenError):
                     self._revoke(token)
-            self._current = None
+            self._held, self._rejected = None, token.value
+            _discard(self.store, self.key, token.value)
+            logger.info("%s revoked", self.key.name)
             return True
 
+    def _perform(self, plan: Plan, lease: TokenLease) -> AccessToken:
+        result: Any = None
+        error: Exception | None = None
+        try:
+            while True:
+                try:
+                    step = plan.throw(error) if error is not None else plan.send(result)
+                except StopIteration as done:
+                    token: AccessToken = done.value
+                    return token
+                result, error = None, None
+                try:
+                    match step:
+                        case Load():
+                            result = self.store.load(self.key)
+                        case Issue():
+                            result = self._issue()
+                        case Pause(seconds):
+                            self._sleep(seconds)
+                        case Save(entry):
+                            result = lease.save(entry)
+                except Exception as exc:  # handed to the plan, which decides
+                    error = exc
+        finally:
+            plan.close()
 
-class AsyncTokenManager:
-    """:class:`TokenManager` for asyncio: the same rules under an :class:`asyncio.Lock`."""
+
+class AsyncTokenManager(TokenCache):
+    """:class:`TokenManager` for asyncio: tasks queue on an :class:`asyncio.Lock`, and store
+    I/O (including the cross-process lock) runs in worker threads so the loop never blocks."""
 
     def __init__(
         self,
         issue: Callable[[], Awaitable[AccessToken]],
         revoke: Callable[[AccessToken], Awaitable[None]] | None = None,
         *,
+        store: TokenStore | None = None,
+        key: TokenKey | Callable[[], TokenKey] | None = None,
         refresh_margin: float = 600.0,
-        clock: Callable[[], datetime] = _utcnow,
+        issue_interval: float = 60.0,
+        max_wait: float = 90.0,
+        lock_timeout: float = 300.0,
+        clock: Callable[[], datetime] = utcnow,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        super().__init__(
+            store=store,
+            key=key,
+            refresh_margin=refresh_margin,
+            issue_interval=issue_interval,
+            max_wait=max_wait,
+            lock_timeout=lock_timeout,
+            clock=clock,
+        )
         self._issue = issue
         self._revoke = revoke
-        self._refresh_margin = refresh_margin
-        self._clock = clock
-        self._current: AccessToken | None = None
+        self._sleep = sleep
         self._lock = asyncio.Lock()
 
-    @property
-    def current(self) -> AccessToken | None:
-        """The token held now, without issuing one."""
-        return self._current
+    @classmethod
+    def from_config(
+        cls,
+        config: KISConfig,
+        issue: Callable[[], Awaitable[AccessToken]],
+        revoke: Callable[[AccessToken], Awaitable[None]] | None = None,
+        *,
+        store: TokenStore,
+        kind: TokenKind = ACCESS_TOKEN,
+    ) -> AsyncTokenManager:
+        """A manager for ``kind`` with the config's key and ``token_*`` settings."""
+
+        def key() -> TokenKey:
+            return TokenKey.for_config(config, kind)
+
+        return cls(issue, revoke, store=store, key=key, **settings_from(config))
 
     async def get(self) -> AccessToken:
-        """The current token, issuing a new one if there is none or it is about to expire."""
-        token = self._current
-        if token is not None and not token.expires_within(self._refresh_margin, self._clock()):
+        """The current token: held, stored by someone else, or newly issued."""
+        token = self._fresh()
+        if token is not None:
             return token
         async with self._lock:
-            token = self._current
-            if token is None or token.expires_within(self._refresh_margin, self._clock()):
-                token = await self._issue()
-                self._current = token
-                logger.debug("access token issued, expires at %s", token.expires_at.isoformat())
-            return token
+            token = self._fresh()
+            if token is not None:
+                return token
+            async with _locked_in_thread(self.store, self.key, self.lock_timeout) as lease:
+                return await self._perform(self.refresh_plan(), lease)
+
+    async def peek(self) -> AccessToken | None:
+        """The unexpired token held in memory, else the stored one; never issues or locks."""
+        held = self._valid(self.current)
+        return held or self._valid(await asyncio.to_thread(_stored, self.store, self.key))
 
     async def invalidate(self, value: str) -> bool:
-        """Drop the token ``value`` if it is still the current one (compare-and-delete)."""
+        """Drop the token ``value`` if it is still the current one, here and in the store."""
         async with self._lock:
-            if self._current is not None and self._current.value == value:
-                self._current = None
-                return True
-            return False
+            if not self._drop(value):
+                return False
+            await asyncio.to_thread(_discard, self.store, self.key, value)
+            return True
 
     async def revoke(self) -> bool:
-        """Revoke the current token at KIS, then forget it; False if there was none.
-
-        A transport failure leaves the token in place (it may still be valid at KIS).
-        """
+        """Revoke the current token at KIS and tombstone it; see :meth:`TokenManager.revoke`."""
         async with self._lock:
-            token = self._current
+            token = self.current or self._valid(
+                await asyncio.to_thread(_stored, self.store, self.key)
+            )
             if token is None:
                 return False
             if self._revoke is not None:
-                # If KIS no longer honours it, forgetting it is all that is left to do.
                 with contextlib.suppress(KISInvalidTokenError):
                     await self._revoke(token)
-            self._current = None
+            self._held, self._rejected = None, token.value
+            await asyncio.to_thread(_discard, self.store, self.key, token.value)
+            logger.info("%s revoked", self.key.name)
             return True
+
+    async def _perform(self, plan: Plan, lease: TokenLease) -> AccessToken:
+        result: Any = None
+        error: Exception | None = None
+        try:
+            while True:
+                try:
+                    step = plan.throw(error) if error is not None else plan.send(result)
+                except StopIteration as done:
+                    token: AccessToken = done.value
+                    return token
+                result, error = None, None
+                try:
+                    match step:
+                        case Load():
+                            result = await asyncio.to_thread(self.store.load, self.key)
+                        case Issue():
+                            result = await self._issue()
+                        case Pause(seconds):
+                            await self._sleep(seconds)
+                        case Save(entry):
+                            result = await asyncio.to_thread(lease.save, entry)
+                except Exception as exc:  # handed to the plan, which decides
+                    error = exc
+        finally:
+            plan.close()
+
+
+def _stored(store: TokenStore, key: TokenKey) -> AccessToken | None:
+    entry = store.load(key)
+    return token_of(entry) if entry is not None else None
+
+
+def _discard(store: TokenStore, key: TokenKey, value: str) -> None:
+    try:
+        store.discard(key, value)
+    except KISTokenStoreError as exc:
+        # The manager remembers the rejected value, so a stale stored copy is never reused.
+        logger.warning("%s: could not drop the rejected token from the store: %s", key.name, exc)
+
+
+@contextlib.asynccontextmanager
+async def _locked_in_thread(
+    store: TokenStore, key: TokenKey, timeout: float
+) -> AsyncIterator[TokenLease]:
+    """Hold ``store.lock(key)``, taken and released in worker threads."""
+    holder = store.lock(key, timeout)
+    entering = asyncio.ensure_future(asyncio.to_thread(holder.__enter__))
+    try:
+        lease = await asyncio.shield(entering)
+    except asyncio.CancelledError:
+        # The worker thread may still get the lock after we were cancelled: give it back then.
+        entering.add_done_callback(lambda done: _release_if_taken(holder, done))
+        raise
+    try:
+        yield lease
+    finally:
+        # A thread finishes even if this task is cancelled meanwhile, so the lock is released.
+        await asyncio.to_thread(holder.__exit__, None, None, None)
+
+
+def _release_if_taken(
+    holder: contextlib.AbstractContextManager[Any], done: asyncio.Future[Any]
+) -> None:
+    if not done.cancelled() and done.exception() is None:
+        holder.__exit__(None, None, None)

@@ -1,0 +1,280 @@
+"""Where issued tokens are kept between calls, threads, processes and restarts.
+
+A :class:`TokenStore` maps a :class:`TokenKey` (what was issued, for which environment, domain
+and app key) to a :class:`TokenEntry` (the value, its expiry and when it was issued). The
+token managers in :mod:`.tokens` only touch a store on their cold path: the first call, a
+refresh, a token KIS rejected, ``revoke()``.
+
+Implementations: :class:`MemoryTokenStore` here (one process), :class:`~.file_store.FileTokenStore`
+(the default: one file per key in the user cache directory). A store over Redis implements the
+same five methods; :func:`make_token_store` is the one place that picks a store from the config.
+
+Keys never hold the raw app key (only its SHA-256 fingerprint) and entries never hold the app
+secret. A discarded token leaves a *tombstone*: an entry without a value that keeps
+``issued_at``, because KIS counts that issuance against its one-per-minute limit (EGW00133).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
+
+from .errors import KISError
+
+if TYPE_CHECKING:
+    from .config import KISConfig
+
+__all__ = [
+    "ACCESS_TOKEN",
+    "APPROVAL_KEY",
+    "DirectLease",
+    "KISTokenStoreError",
+    "MemoryTokenStore",
+    "TokenEntry",
+    "TokenKey",
+    "TokenKind",
+    "TokenLease",
+    "TokenStore",
+    "make_token_store",
+    "token_lock_timeout",
+]
+
+TokenKind = Literal["access_token", "approval_key"]
+ACCESS_TOKEN: TokenKind = "access_token"  # noqa: S105 (an entry kind, not a secret)
+APPROVAL_KEY: TokenKind = "approval_key"
+
+ENTRY_FORMAT = 1
+_KINDS: dict[str, TokenKind] = {kind: kind for kind in (ACCESS_TOKEN, APPROVAL_KEY)}
+
+
+class KISTokenStoreError(KISError):
+    """The token store could not be used (cache directory not writable, lock not obtained)."""
+
+
+@dataclass(frozen=True)
+class TokenKey:
+    """What a stored token is for: kind, environment, domain and app-key fingerprint.
+
+    >>> TokenKey.for_config(config, ACCESS_TOKEN).name
+    'paper-access-token-1f2e3d4c5b6a7988-5d41402abc4b'
+    """
+
+    kind: TokenKind
+    environment: str
+    base_url: str
+    app_key_fingerprint: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in get_args(TokenKind):
+            raise ValueError(f"unknown token kind {self.kind!r}")
+        for label, value in (
+            ("environment", self.environment),
+            ("fingerprint", self.app_key_fingerprint),
+        ):
+            if not value or not value.isascii() or not value.isalnum():
+                raise ValueError(f"TokenKey {label} must be ASCII letters and digits")
+
+    @classmethod
+    def for_config(cls, config: KISConfig, kind: TokenKind) -> TokenKey:
+        """The key of ``kind`` for the configured environment, domain and app key."""
+        return cls(kind, config.environment, config.rest_base_url, config.app_key_fingerprint)
+
+    @property
+    def name(self) -> str:
+        """A file- and Redis-safe name (``[a-z0-9-]``) that tells keys apart; no secrets in it."""
+        domain = hashlib.sha256(self.base_url.encode()).hexdigest()[:12]
+        kind = self.kind.replace("_", "-")
+        return f"{self.environment.lower()}-{kind}-{self.app_key_fingerprint.lower()}-{domain}"
+
+
+@dataclass(frozen=True)
+class TokenEntry:
+    """A stored token, or a tombstone (``value`` None) that remembers the last issuance."""
+
+    kind: TokenKind
+    issued_at: datetime
+    value: str | None = field(default=None, repr=False)
+    expires_at: datetime | None = None
+    token_type: str = "Bearer"  # noqa: S105 (the scheme name)
+
+    def __post_init__(self) -> None:
+        for stamp in (self.issued_at, self.expires_at):
+            if stamp is not None and stamp.tzinfo is None:
+                raise ValueError("TokenEntry times must be timezone-aware")
+        if self.value is not None and self.expires_at is None:
+            raise ValueError("a TokenEntry with a value needs expires_at")
+
+    @property
+    def is_tombstone(self) -> bool:
+        """True when the token was discarded and only its issuance time is left."""
+        return self.value is None
+
+    def tombstone(self) -> TokenEntry:
+        """This entry without its value: the issuance time survives the token."""
+        return replace(self, value=None, expires_at=None)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (times in ISO 8601 with offset)."""
+        return {
+            "format": ENTRY_FORMAT,
+            "kind": self.kind,
+            "token": self.value,
+            "token_type": self.token_type,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "issued_at": self.issued_at.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> TokenEntry:
+        """The entry :meth:`to_json` wrote; ``ValueError`` (naming no value) if it is not one."""
+        if not isinstance(data, Mapping) or data.get("format") != ENTRY_FORMAT:
+            raise ValueError("not a token entry of a known format")
+        kind = _KINDS.get(str(data.get("kind")))
+        value, token_type = data.get("token"), data.get("token_type")
+        if kind is None:
+            raise ValueError("unknown entry kind")
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ValueError("token is not a string")
+        if not isinstance(token_type, str):
+            raise ValueError("token_type is not a string")
+        return cls(
+            kind=kind,
+            issued_at=_parse_time(data.get("issued_at"), "issued_at"),
+            value=value,
+            expires_at=(
+                _parse_time(data.get("expires_at"), "expires_at") if value is not None else None
+            ),
+            token_type=token_type,
+        )
+
+
+def _parse_time(value: Any, name: str) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} is missing")
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{name} is not an ISO 8601 time") from None
+    if stamp.tzinfo is None:
+        raise ValueError(f"{name} has no UTC offset")
+    return stamp
+
+
+class TokenLease(Protocol):
+    """Held while a key's lock is held; the save made inside the critical section goes here.
+
+    A store with expiring locks (Redis) refuses the save once the lease is lost, so a slow
+    holder cannot overwrite a newer token; it then returns False.
+    """
+
+    def save(self, entry: TokenEntry) -> bool:
+        """Store ``entry`` under the leased key; False if the lease is no longer valid."""
+        ...
+
+
+class TokenStore(Protocol):
+    """Persistent, shareable token entries plus a lock per key for single-flight issuance.
+
+    ``lock`` must exclude every other holder of the same key that shares the store (threads,
+    processes or machines); it raises :class:`KISTokenStoreError` after ``timeout`` seconds.
+    Read/write failures of a damaged entry are logged and reported as "no entry" by ``load``.
+    """
+
+    def load(self, key: TokenKey) -> TokenEntry | None:
+        """The entry for ``key`` (possibly a tombstone), or None."""
+        ...
+
+    def save(self, key: TokenKey, entry: TokenEntry) -> None:
+        """Store ``entry`` unconditionally (prefer the lease's ``save`` under the lock)."""
+        ...
+
+    def discard(self, key: TokenKey, value: str) -> bool:
+        """Compare-and-delete: tombstone the entry if it still holds ``value``; True if so."""
+        ...
+
+    def lock(self, key: TokenKey, timeout: float) -> AbstractContextManager[TokenLease]:
+        """Hold ``key``'s issuance lock for the ``with`` block; yields the lease."""
+        ...
+
+
+class DirectLease:
+    """A lease for stores whose locks cannot expire under their holder: it just saves."""
+
+    def __init__(self, store: TokenStore, key: TokenKey) -> None:
+        self._store = store
+        self._key = key
+
+    def save(self, entry: TokenEntry) -> bool:
+        self._store.save(self._key, entry)
+        return True
+
+
+class MemoryTokenStore:
+    """Entries in a dict, locks per key: shared by the threads and tasks of one process only."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, TokenEntry] = {}
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    def load(self, key: TokenKey) -> TokenEntry | None:
+        """The entry for ``key``, or None."""
+        with self._guard:
+            return self._entries.get(key.name)
+
+    def save(self, key: TokenKey, entry: TokenEntry) -> None:
+        """Store ``entry`` under ``key``."""
+        with self._guard:
+            self._entries[key.name] = entry
+
+    def discard(self, key: TokenKey, value: str) -> bool:
+        """Tombstone ``key``'s entry if it still holds ``value``."""
+        with self._guard:
+            entry = self._entries.get(key.name)
+            if entry is None or entry.value != value:
+                return False
+            self._entries[key.name] = entry.tombstone()
+            return True
+
+    @contextmanager
+    def lock(self, key: TokenKey, timeout: float) -> Iterator[TokenLease]:
+        """Hold ``key``'s lock; a plain (not re-entrant) lock, so any thread may release it."""
+        with self._guard:
+            key_lock = self._locks.setdefault(key.name, threading.Lock())
+        if not key_lock.acquire(timeout=max(timeout, 0.0)):
+            raise KISTokenStoreError(
+                f"the token lock for {key.name} was not released within {timeout:g} s"
+            )
+        try:
+            yield DirectLease(self, key)
+        finally:
+            key_lock.release()
+
+    def __repr__(self) -> str:
+        return f"MemoryTokenStore({len(self._entries)} entries)"
+
+
+def token_lock_timeout(config: KISConfig) -> float:
+    """How long to wait for another holder of a token lock before giving up.
+
+    A holder may make two issuance attempts, each with its own retries, and wait up to
+    ``token_max_wait`` between them; waiting less would fail callers that merely queued.
+    """
+    attempt = config.retry_max_wait + config.timeout + config.connect_timeout
+    return config.token_max_wait + 2 * attempt + 5.0
+
+
+def make_token_store(config: KISConfig) -> TokenStore:
+    """The store ``config.token_store`` names: ``"file"`` (default) or ``"memory"``."""
+    if config.token_store == "memory":  # noqa: S105 (a store kind, not a secret)
+        return MemoryTokenStore()
+    # Imported here because file_store builds on this module (and optional backends such as
+    # Redis should only be imported when chosen).
+    from .file_store import FileTokenStore  # noqa: PLC0415
+
+    return FileTokenStore(config.token_cache_dir, lock_timeout=token_lock_timeout(config))
