@@ -9,14 +9,16 @@
 Modules: :mod:`.config` (settings), :mod:`.catalog` (the APIs as data), :mod:`.errors` (the
 exception tree), :mod:`.protocol` (sans-I/O requests and replies), :mod:`.flow` (the call logic
 shared by both clients), :mod:`.tokens` (token lifecycle; stores in :mod:`.token_store` and
-:mod:`.file_store`), :mod:`.ratelimit`, :mod:`.retry`, :mod:`.client` and
-:mod:`.aio` (the blocking and asyncio shells). Logs go to the ``stock_manager.kis`` logger with
+:mod:`.file_store`), :mod:`.ratelimit` (the request-budget interface, with
+:mod:`.local_budget` and :mod:`.budgets`), :mod:`.retry`, :mod:`.client` and :mod:`.aio` (the
+blocking and asyncio shells). Logs go to the ``stock_manager.kis`` logger with
 secrets masked (:mod:`.redaction`).
 """
 
 from __future__ import annotations
 
 from .aio import AsyncKISRestClient
+from .budgets import BudgetKey, RateLimiterRegistry, shared_rate_limiter
 from .catalog import ApiSpec, Catalog, get_catalog
 from .client import KISRestClient
 from .config import KISConfig
@@ -44,8 +46,9 @@ from .errors import (
     error_for,
 )
 from .file_store import FileTokenStore, default_token_directory
+from .local_budget import LocalRateLimiter
 from .protocol import PreparedRequest
-from .ratelimit import RateLimiter, UnlimitedRateLimiter
+from .ratelimit import Permit, RateLimiter, UnlimitedRateLimiter
 from .redaction import RedactingFilter
 from .response import KISResponse
 from .retry import RetryPolicy
@@ -69,6 +72,7 @@ __all__ = [
     "ApiSpec",
     "AsyncKISRestClient",
     "AsyncTokenManager",
+    "BudgetKey",
     "Catalog",
     "FileTokenStore",
     "KISAPIError",
@@ -95,9 +99,12 @@ __all__ = [
     "KISUnknownAPIError",
     "KISUsageError",
     "KISVariantError",
+    "LocalRateLimiter",
     "MemoryTokenStore",
+    "Permit",
     "PreparedRequest",
     "RateLimiter",
+    "RateLimiterRegistry",
     "RedactingFilter",
     "RetryPolicy",
     "TokenEntry",
@@ -110,4 +117,5 @@ __all__ = [
     "error_for",
     "get_catalog",
     "make_token_store",
+    "shared_rate_limiter",
 ]

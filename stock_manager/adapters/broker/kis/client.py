@@ -17,11 +17,12 @@ from typing import Any, TypeVar
 import httpx
 
 from .base import BaseKISClient
+from .budgets import shared_rate_limiter
 from .catalog import Catalog
 from .config import KISConfig
 from .flow import AcquireBudget, Action, DropToken, Flow, GetToken, RawResponse, Send, Sleep
 from .protocol import PageCursor, PreparedRequest
-from .ratelimit import RateLimiter, UnlimitedRateLimiter
+from .ratelimit import RateLimiter
 from .response import KISResponse
 from .retry import RetryPolicy
 from .token_store import APPROVAL_KEY, TokenStore, make_token_store
@@ -52,7 +53,7 @@ class KISRestClient(BaseKISClient):
         super().__init__(config, retry_policy=retry_policy, catalog=catalog)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(timeout=self._timeout())
-        self.rate_limiter: RateLimiter = rate_limiter or UnlimitedRateLimiter()
+        self._rate_limiter = rate_limiter
         # Tokens and approval keys are shared through the store (a file by default) with every
         # client of the same app key, in this process and others; see tokens.py.
         self.token_store = token_store if token_store is not None else make_token_store(self.config)
@@ -71,6 +72,14 @@ class KISRestClient(BaseKISClient):
             lambda token: self._run(self._revoke_flow(token)),
             store=self.token_store,
         )
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        """The request budget: the one shared by every client of this app key in the process
+        (:func:`~.budgets.shared_rate_limiter`), unless ``rate_limiter=`` was given."""
+        if self._rate_limiter is None:
+            self._rate_limiter = shared_rate_limiter(self.config)
+        return self._rate_limiter
 
     # -- public calls --------------------------------------------------------------------------
 
@@ -206,15 +215,18 @@ class KISRestClient(BaseKISClient):
 
     def _perform(self, action: Action) -> Any:
         match action:
-            case Send(request):
-                return self._send(request)
+            case Send(request, permit):
+                try:
+                    return self._send(request)
+                finally:  # the reply is in (or never will be): the slot's rest starts now
+                    if permit is not None:
+                        self.rate_limiter.release(permit)
             case GetToken():
                 return self.tokens.get()
             case DropToken(token):
                 return self.tokens.invalidate(token.value)
             case AcquireBudget():
-                self.rate_limiter.acquire()
-                return None
+                return self.rate_limiter.acquire()
             case Sleep(seconds):
                 time.sleep(seconds)
                 return None

@@ -8,7 +8,7 @@ behave identically in both, and the flow itself is tested without a network.
 
 >>> flow = exchange(request, RetryPolicy())
 >>> action = next(flow)            # GetToken() for a gateway call
->>> action = flow.send(token)      # AcquireBudget(...), then Send(...)
+>>> action = flow.send(token)      # AcquireBudget(...), then Send(..., permit)
 """
 
 from __future__ import annotations
@@ -21,12 +21,11 @@ from typing import Any, TypeVar
 
 from .errors import (
     KISAmbiguousOutcomeError,
-    KISConnectError,
     KISError,
     KISInvalidTokenError,
-    KISTransportError,
 )
 from .protocol import PreparedRequest, parse_response
+from .ratelimit import Permit
 from .response import KISResponse
 from .retry import RetryPolicy
 from .tokens import AccessToken
@@ -48,9 +47,16 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Send:
-    """Send ``request``; the result is a :class:`RawResponse` or a ``KISTransportError``."""
+    """Send ``request``; the result is a :class:`RawResponse` or a ``KISTransportError``.
+
+    ``permit`` (from :class:`AcquireBudget`) goes back to the rate limiter as soon as the reply
+    or the failure is in, whatever happens, cancellation included: the shell releases it in a
+    ``finally`` around the send. Releasing on the reply, not on the send, is what keeps the
+    budget under KIS's window whatever the latency (see :mod:`.local_budget`).
+    """
 
     request: PreparedRequest
+    permit: Permit | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,7 @@ class DropToken:
 
 @dataclass(frozen=True)
 class AcquireBudget:
-    """Wait until the rate limiter lets ``request`` go."""
+    """Wait until the rate limiter lets ``request`` go; the result is its :class:`Permit`."""
 
     request: PreparedRequest
 
@@ -99,8 +105,10 @@ def exchange(request: PreparedRequest, policy: RetryPolicy) -> Flow[KISResponse]
       token is invalid or expired (EGW00121/122/123), the token is dropped and the call is
       replayed once with a fresh one. That is safe even for orders: KIS rejected the call
       before processing it.
-    * An order whose request may have reached KIS but whose reply was lost raises
-      :class:`KISAmbiguousOutcomeError` (never resent).
+    * Each attempt of a rate-limited call waits for a permit first (retries too, EGW00201
+      ones included) and sends with it; the shell gives it back when the reply is in.
+    * An order that KIS may have executed although the reply was lost or broken raises
+      :class:`KISAmbiguousOutcomeError` and is never resent (``policy.is_ambiguous``).
     * Other failures are retried when ``policy.should_retry`` says so, after ``policy.delay``.
     """
     started = time.monotonic()
@@ -112,11 +120,12 @@ def exchange(request: PreparedRequest, policy: RetryPolicy) -> Flow[KISResponse]
         if request.needs_token:
             token = yield GetToken()
             sending = request.with_token(token)
+        permit: Permit | None = None
         if request.rate_limited:
-            yield AcquireBudget(sending)
+            permit = yield AcquireBudget(sending)
         sent_at = datetime.now(UTC)
         try:
-            raw: RawResponse = yield Send(sending)
+            raw: RawResponse = yield Send(sending, permit)
             return parse_response(raw.status_code, raw.headers, raw.content, sending)
         except KISInvalidTokenError:
             if token is None or token_replayed:
@@ -124,21 +133,10 @@ def exchange(request: PreparedRequest, policy: RetryPolicy) -> Flow[KISResponse]
             token_replayed = True
             yield DropToken(token)
             continue
-        except KISConnectError as exc:
-            failure: KISError = exc
-        except KISTransportError as exc:
-            if request.is_order:
-                raise KISAmbiguousOutcomeError(
-                    f"the reply to order {request.method} {request.path} "
-                    f"(tr_id={request.tr_id}) was lost: {exc}",
-                    sent_at=sent_at,
-                    body=request.body,
-                    tr_id=request.tr_id,
-                    path=request.path,
-                ) from exc
-            failure = exc
         except KISError as exc:
             failure = exc
+        if policy.is_ambiguous(sending, failure):
+            raise _ambiguous(sending, failure, sent_at) from failure
         elapsed = time.monotonic() - started
         if not policy.should_retry(sending, failure, retries, elapsed):
             raise failure
@@ -146,3 +144,16 @@ def exchange(request: PreparedRequest, policy: RetryPolicy) -> Flow[KISResponse]
         retries += 1
         if pause > 0:
             yield Sleep(pause)
+
+
+def _ambiguous(
+    request: PreparedRequest, failure: KISError, sent_at: datetime
+) -> KISAmbiguousOutcomeError:
+    return KISAmbiguousOutcomeError(
+        f"order {request.method} {request.path} (tr_id={request.tr_id}) may or may not have "
+        f"been executed: {failure}",
+        sent_at=sent_at,
+        body=request.body,
+        tr_id=request.tr_id,
+        path=request.path,
+    )

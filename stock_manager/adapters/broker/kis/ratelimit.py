@@ -1,36 +1,95 @@
-"""The request budget seam: the client calls :meth:`RateLimiter.acquire` right before sending a
-request that counts against KIS's per-second limit (every gateway call; not OAuth or hashkey).
+"""The request budget seam: what a rate limiter must do for the clients.
 
-:class:`UnlimitedRateLimiter` never waits. A limiter that keeps one budget per (environment,
-app key) shared by threads, tasks and clients implements the same two methods.
+KIS counts requests per app key (20 per second on the real domain, 2 on paper) and answers
+``EGW00201`` past that. The clients take a :class:`Permit` from a :class:`RateLimiter` right
+before sending a request that counts (every gateway call; not OAuth or hashkey) and give it
+back as soon as the reply, or the failure, is in::
+
+    permit = limiter.acquire()          # or: await limiter.aacquire()
+    try:
+        response = send(request)
+    finally:
+        limiter.release(permit)         # or: await limiter.arelease(permit)
+
+Releasing on the reply rather than on the send is what makes the budget safe whatever the
+latency: the request reached KIS, if it did, before its reply came back, so a slot that is
+reused one window after the reply can never put N + 1 arrivals into one of KIS's seconds.
+
+Implementations: :class:`UnlimitedRateLimiter` (never waits),
+:class:`~.local_budget.LocalRateLimiter` (one process), and a Redis-shared budget (several
+processes) behind the same four methods. :mod:`.budgets` hands out one shared limiter per
+(environment, base URL, app key).
 """
 
 from __future__ import annotations
 
+import itertools
+import time
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-__all__ = ["RateLimiter", "UnlimitedRateLimiter"]
+__all__ = ["Permit", "RateLimiter", "UnlimitedRateLimiter"]
+
+
+@dataclass(frozen=True, eq=False)
+class Permit:
+    """One request's place in a budget, from ``acquire()`` until ``release()``.
+
+    ``handle`` is the limiter's own bookkeeping (a slot number, a Redis member, ...); callers
+    only hand the permit back. ``granted_at`` is ``time.monotonic()`` when it was granted.
+    """
+
+    handle: Hashable
+    granted_at: float = field(default_factory=time.monotonic)
 
 
 @runtime_checkable
 class RateLimiter(Protocol):
-    """Blocks (or awaits) until one more request may be sent."""
+    """A request budget shared by every thread and task that holds it.
 
-    def acquire(self) -> None:
+    ``acquire``/``aacquire`` wait until one more request may be sent and return its
+    :class:`Permit`; ``release``/``arelease`` say the request is over (reply received, or failed)
+    and must be called exactly once per permit, whatever happened. ``aacquire``/``arelease``
+    never block the event loop. Releasing a permit twice, or one of another limiter, is a no-op.
+    """
+
+    def acquire(self) -> Permit:
         """Wait, in a thread, until a request may be sent."""
+        ...
 
-    async def aacquire(self) -> None:
+    async def aacquire(self) -> Permit:
         """Wait, in a task, until a request may be sent."""
+        ...
+
+    def release(self, permit: Permit) -> None:
+        """The request of ``permit`` is over (from a thread)."""
+        ...
+
+    async def arelease(self, permit: Permit) -> None:
+        """The request of ``permit`` is over (from a task)."""
+        ...
 
 
 class UnlimitedRateLimiter:
-    """A limiter that never waits (for tests, and until a real budget is configured)."""
+    """A limiter that never waits (for tests and for servers without a limit)."""
 
-    def acquire(self) -> None:
-        """Return at once."""
+    def __init__(self) -> None:
+        self._numbers = itertools.count()
 
-    async def aacquire(self) -> None:
-        """Return at once."""
+    def acquire(self) -> Permit:
+        """Return a permit at once."""
+        return Permit(next(self._numbers))
+
+    async def aacquire(self) -> Permit:
+        """Return a permit at once."""
+        return Permit(next(self._numbers))
+
+    def release(self, permit: Permit) -> None:
+        """Nothing to give back."""
+
+    async def arelease(self, permit: Permit) -> None:
+        """Nothing to give back."""
 
     def __repr__(self) -> str:
         return "UnlimitedRateLimiter()"

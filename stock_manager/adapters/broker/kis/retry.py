@@ -1,13 +1,28 @@
 """``RetryPolicy``: whether a failed attempt is tried again, and after how long.
 
-A small frozen value, consulted by the call flow after each failure: :meth:`should_retry`
-decides from the request (what the catalog says about it), the failure, the number of retries
-already made and the time spent; :meth:`delay` is exponential backoff with full jitter. With
-``sleep=False`` the delay is always zero, for tests.
+A small frozen value with no I/O, consulted by the call flow (:mod:`.flow`) after each failure.
+What may be retried depends on what the catalog says about the request:
 
-The rules here are deliberately narrow: only a connection that could not be established
-(nothing was sent) is retried. Expired or revoked tokens are handled by the flow itself (one
-replay with a fresh token), not counted as retries.
+=====================================================  ==============  ======================
+failure                                                GET, idempotent  order (catalog POST
+                                                       POST (token,     marked ``order``, or a
+                                                       revoke, approval, POST not in the
+                                                       hashkey)         catalog)
+=====================================================  ==============  ======================
+EGW00201 / EGW00215 (limit exceeded; nothing done)     retry            retry
+no connection could be made (nothing was sent)         retry            retry
+timeout or connection dropped after sending            retry            ambiguous
+500 EGW00001 / EGW00002, other 5xx, unreadable reply   retry            ambiguous
+a gateway refusal (credentials, hashkey, custtype,     raise            raise
+TR_ID, ...) or any 4xx
+a business rejection (HTTP 200, rt_cd != "0")          raise            raise
+=====================================================  ==============  ======================
+
+"ambiguous" means the order may have been executed: the flow raises
+:class:`~.errors.KISAmbiguousOutcomeError` and never resends it. ``EGW00121``/``EGW00123``
+(token rejected) are handled by the flow itself: one replay with a fresh token, not counted
+here. Retries are bounded by ``max_retries`` and by ``max_wait`` seconds since the first attempt;
+waits are exponential backoff with full jitter, and ``sleep=False`` makes them zero for tests.
 """
 
 from __future__ import annotations
@@ -16,18 +31,51 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import KISConnectError
+from .errors import (
+    KISAmbiguousOutcomeError,
+    KISAPIError,
+    KISConnectError,
+    KISProtocolError,
+    KISRateLimitError,
+    KISServerError,
+    KISTransportError,
+)
 
 if TYPE_CHECKING:
     from .config import KISConfig
     from .protocol import PreparedRequest
 
-__all__ = ["RetryPolicy"]
+__all__ = ["GATEWAY_REFUSALS", "RetryPolicy"]
+
+#: Codes with which KIS refuses a request before doing anything, and will refuse it again:
+#: configuration or client bugs. Never retried, and never ambiguous for an order.
+GATEWAY_REFUSALS = frozenset(
+    {
+        "EGW00103",  # app key
+        "EGW00105",  # app secret
+        "EGW00121",  # token invalid (the flow replays once with a fresh token)
+        "EGW00122",
+        "EGW00123",  # token expired (likewise)
+        "EGW00131",  # hashkey
+        "EGW00132",  # content-type
+        "EGW00133",  # token issuance throttled
+        "EGW00205",  # credential type
+        "EGW00206",  # no permission for this API
+        "EGW00208",  # custtype
+        "EGW00210",  # corporate on paper
+        "EGW02004",  # wrong domain for the key
+        "OPSQ0002",  # unknown TR_ID (없는 서비스 코드)
+        "OPSQ0003",  # not offered in paper trading
+    }
+)
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded retries: at most ``max_retries`` more attempts within ``max_wait`` seconds."""
+    """Bounded retries: at most ``max_retries`` more attempts within ``max_wait`` seconds.
+
+    The wait before retry ``n + 1`` is uniform in ``[0, min(max_delay, base_delay * 2**n)]``.
+    """
 
     max_retries: int = 3
     max_wait: float = 30.0
@@ -58,12 +106,38 @@ class RetryPolicy:
 
     def is_retryable(self, request: PreparedRequest, outcome: BaseException) -> bool:
         """Whether this kind of failure is worth another attempt at all, bounds aside."""
-        # Nothing was sent, so even an order is safe to try again.
-        return isinstance(outcome, KISConnectError)
+        if self.is_unprocessed(outcome):
+            return True
+        if request.is_order:
+            return False
+        return self.is_transient(outcome)
+
+    def is_ambiguous(self, request: PreparedRequest, outcome: BaseException) -> bool:
+        """True if ``request`` is an order that KIS may have executed despite ``outcome``."""
+        return request.is_order and self.is_transient(outcome)
+
+    @staticmethod
+    def is_unprocessed(outcome: BaseException) -> bool:
+        """KIS certainly did nothing and the same request may succeed later: limit exceeded,
+        or no connection at all."""
+        return isinstance(outcome, KISRateLimitError | KISConnectError)
+
+    @staticmethod
+    def is_transient(outcome: BaseException) -> bool:
+        """A failure that may pass, but after which the request may have been processed:
+        a timeout or dropped connection, a 5xx that is not a known refusal, an unreadable reply."""
+        if isinstance(outcome, KISAmbiguousOutcomeError | KISConnectError | KISRateLimitError):
+            return False
+        if isinstance(outcome, KISTransportError | KISServerError | KISProtocolError):
+            return True
+        if isinstance(outcome, KISAPIError):
+            status = outcome.status_code or 0
+            return status >= 500 and outcome.code not in GATEWAY_REFUSALS
+        return False
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait before retry ``attempt + 1``: full jitter under an exponential cap."""
         if not self.sleep:
             return 0.0
-        cap = min(self.max_delay, self.base_delay * (2**attempt))
+        cap = min(self.max_delay, self.base_delay * (2 ** min(attempt, 62)))
         return random.uniform(0.0, cap)  # noqa: S311 (jitter, not security)

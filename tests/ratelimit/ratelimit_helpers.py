@@ -1,0 +1,140 @@
+"""Run many KIS calls through one sync or async client, concurrently, and collect outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from stock_manager.adapters.broker.kis import (
+    AsyncKISRestClient,
+    KISConfig,
+    KISRestClient,
+    RateLimiter,
+    RetryPolicy,
+)
+from stock_manager.sandbox import KISSandbox
+
+#: The shared fixtures of tests/conftest.py.
+ConfigFor = Callable[..., KISConfig]
+SandboxFactory = Callable[..., KISSandbox]
+
+
+def start_sandbox(factory: SandboxFactory, environment: str, **options: Any) -> KISSandbox:
+    """A sandbox that never throttles token issuance: every client in these tests may get its
+    own token at once, so they exercise the request budget, not the token lifecycle."""
+    options.setdefault("issue_interval", 0)
+    return factory(environment, **options)
+
+
+Mode = Literal["sync", "async"]
+MODES: tuple[Mode, ...] = ("sync", "async")
+
+PRICE_PATH = "/uapi/domestic-stock/v1/quotations/inquire-price"
+BALANCE_PATH = "/uapi/domestic-stock/v1/trading/inquire-balance"
+ORDER_PATH = "/uapi/domestic-stock/v1/trading/order-cash"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One ``make_request`` call."""
+
+    method: str
+    api_id: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    variant: str | None = None
+
+
+def price(code: str = "005930") -> Call:
+    return Call("GET", "inquire-price", {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": code})
+
+
+def balance(config: KISConfig) -> Call:
+    return Call(
+        "GET",
+        "inquire-balance",
+        {
+            "CANO": config.cano,
+            "ACNT_PRDT_CD": config.acnt_prdt_cd,
+            "AFHR_FLPR_YN": "N",
+            "OFL_YN": "",
+            "INQR_DVSN": "02",
+            "UNPR_DVSN": "01",
+            "FUND_STTL_ICLD_YN": "N",
+            "FNCG_AMT_AUTO_RDPT_YN": "N",
+            "PRCS_DVSN": "00",
+            "CTX_AREA_FK100": "",
+            "CTX_AREA_NK100": "",
+        },
+    )
+
+
+def buy(config: KISConfig, quantity: int, unit_price: int = 1000) -> Call:
+    """A limit buy of ``quantity`` shares: the quantity tells the orders apart."""
+    body = {
+        "CANO": config.cano,
+        "ACNT_PRDT_CD": config.acnt_prdt_cd,
+        "PDNO": "005930",
+        "ORD_DVSN": "00",
+        "ORD_QTY": str(quantity),
+        "ORD_UNPR": str(unit_price),
+    }
+    return Call("POST", "order-cash", body, "buy")
+
+
+def run_calls(
+    mode: Mode,
+    config: KISConfig,
+    calls: Sequence[Call],
+    *,
+    workers: int = 4,
+    retry_policy: RetryPolicy | None = None,
+    rate_limiter: RateLimiter | None = None,
+) -> list[Any]:
+    """Each call's reply or exception, in the order of ``calls``, from one shared client."""
+    if mode == "sync":
+        with KISRestClient(config, retry_policy=retry_policy, rate_limiter=rate_limiter) as client:
+
+            def one(call: Call) -> Any:
+                try:
+                    return client.make_request(
+                        call.method, api_id=call.api_id, params=call.params, variant=call.variant
+                    )
+                except Exception as exc:
+                    return exc
+
+            with ThreadPoolExecutor(workers) as pool:
+                return list(pool.map(one, calls))
+    return asyncio.run(_run_async(config, calls, workers, retry_policy, rate_limiter))
+
+
+async def _run_async(
+    config: KISConfig,
+    calls: Sequence[Call],
+    workers: int,
+    retry_policy: RetryPolicy | None,
+    rate_limiter: RateLimiter | None,
+) -> list[Any]:
+    results: list[Any] = [None] * len(calls)
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(len(calls)):
+        queue.put_nowait(index)
+    async with AsyncKISRestClient(
+        config, retry_policy=retry_policy, rate_limiter=rate_limiter
+    ) as client:
+
+        async def worker() -> None:
+            while not queue.empty():
+                index = queue.get_nowait()
+                call = calls[index]
+                try:
+                    results[index] = await client.make_request(
+                        call.method, api_id=call.api_id, params=call.params, variant=call.variant
+                    )
+                except Exception as exc:
+                    results[index] = exc
+
+        await asyncio.gather(*(worker() for _ in range(workers)))
+    return results
