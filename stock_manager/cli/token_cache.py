@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from stock_manager.adapters.broker.kis import AccessToken, KISRestClient
+from stock_manager.adapters.broker.kis import (
+    AccessToken,
+    FileTokenStore,
+    KISRestClient,
+    MemoryTokenStore,
+)
 
 __all__ = ["cache_location", "cached_token"]
 
@@ -12,12 +15,11 @@ __all__ = ["cache_location", "cached_token"]
 def cache_location(client: KISRestClient) -> str:
     """Where ``client``'s token store keeps its access token, for people."""
     store = client.tokens.store
-    path_for = getattr(store, "path_for", None)  # file stores; memory and Redis have no path
-    if callable(path_for):
-        return str(Path(path_for(client.tokens.key)))
-    if client.config.token_store == "memory":  # noqa: S105 (a store kind)
+    if isinstance(store, FileTokenStore):
+        return str(store.path_for(client.tokens.key))
+    if isinstance(store, MemoryTokenStore):
         return "memory (this process only)"
-    return repr(store)
+    return repr(store)  # another backend (e.g. Redis) describes itself, without secrets
 
 
 def cached_token(client: KISRestClient) -> AccessToken | None:
