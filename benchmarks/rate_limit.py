@@ -431,8 +431,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 runs.append(run)
     result = {
         "benchmark": "rate_limit",
-        "command": "python -m benchmarks.rate_limit "
-        + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": " ".join(
+            ["python -m benchmarks.rate_limit", *(sys.argv[1:] if argv is None else argv)]
+        ),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "machine": platform.machine(),
