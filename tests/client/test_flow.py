@@ -13,7 +13,7 @@ from stock_manager.adapters.broker.kis import (
     KISAmbiguousOutcomeError,
     KISConfig,
     KISConnectError,
-    KISRateLimitError,
+    KISCredentialsError,
     KISTokenExpiredError,
     KISTransportError,
     RetryPolicy,
@@ -128,7 +128,8 @@ def test_lost_reply_to_an_order_is_ambiguous_and_not_resent() -> None:
 
 
 def test_lost_reply_to_a_query_is_raised_as_transport_error() -> None:
-    flow = exchange(build_request(CONFIG, "GET", api_id="inquire-price"), NO_SLEEP)
+    once = RetryPolicy(max_retries=0, sleep=False)
+    flow = exchange(build_request(CONFIG, "GET", api_id="inquire-price"), once)
     next(flow)
     flow.send(token("query-token-value"))
     flow.send(None)
@@ -164,9 +165,5 @@ def test_errors_the_policy_does_not_retry_are_raised_at_once() -> None:
     next(flow)
     flow.send(token("limit-token-value"))
     flow.send(None)
-    with pytest.raises(KISRateLimitError):
-        flow.send(
-            raw(
-                500, {"rt_cd": "1", "msg_cd": "EGW00201", "msg1": "초당 거래건수를 초과하였습니다."}
-            )
-        )
+    with pytest.raises(KISCredentialsError):  # a wrong key is final: retrying cannot help
+        flow.send(raw(500, {"rt_cd": "1", "msg_cd": "EGW00103", "msg1": "bad app key"}))

@@ -15,8 +15,6 @@ from stock_manager.adapters.broker.kis import (
     KISConfig,
     KISConnectError,
     KISInvalidTokenError,
-    KISServerError,
-    KISTransportError,
     RetryPolicy,
     TokenManager,
 )
@@ -50,8 +48,6 @@ def test_should_retry_is_bounded_by_attempts_and_time() -> None:
     assert policy.should_retry(REQUEST, refused, 1, 9.9)
     assert not policy.should_retry(REQUEST, refused, 2, 0.0)
     assert not policy.should_retry(REQUEST, refused, 0, 10.0)
-    assert not policy.should_retry(REQUEST, KISTransportError("dropped"), 0, 0.0)
-    assert not policy.should_retry(REQUEST, KISServerError("EGW00001", "x"), 0, 0.0)
 
 
 def test_policy_from_config_and_validation() -> None:

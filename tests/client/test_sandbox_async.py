@@ -193,7 +193,7 @@ async def test_async_errors_from_the_sandbox(
             await wrong.access_token()
     async with (
         AsyncKISRestClient(config, retry_policy=NO_RETRY) as client,
-        AsyncKISRestClient(config) as second,
+        AsyncKISRestClient(config_for(sb, token_max_wait=0)) as second,
     ):
         await client.access_token()
         with pytest.raises(KISTokenIssueThrottledError):
