@@ -1,0 +1,270 @@
+"""The report as one PNG a person reads at a glance (matplotlib, the ``bench`` extra).
+
+One panel per scenario: time per call per variant (median bar, IQR as the thick error bar,
+min-max as the thin one) with each ratio against its goal in green or red; saturation as
+achieved/limit against the 97% line with the EGW00201 count; token issuances against the
+expected count; a grey panel with the reason for a scenario that is not available.
+
+    python -m benchmarks.chart benchmarks/results/bench.json   # re-draw from a report
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display needed, none assumed
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+
+__all__ = ["render"]
+
+GREEN, RED, GREY = "#1a7f37", "#cf222e", "#8c959f"
+VARIANT_COLOURS = {
+    "ours": "#0969da",
+    "ours.make_request": "#54aeff",
+    "raw": "#6e7781",
+    "docs": "#bc4c00",
+}
+COLUMNS = 4
+
+
+def _verdict_colour(met: bool | None) -> str:
+    return GREY if met is None else GREEN if met else RED
+
+
+def _goal(goal: str) -> str:
+    op, _, value = goal.partition(" ")
+    return f"{ {'<=': '≤', '>=': '≥', '==': '='}.get(op, op) } {float(value):.2f}"
+
+
+def _mark(met: bool | None) -> str:
+    return "" if met is None else "  ✓" if met else "  ✗"
+
+
+def _message(ax: Axes, title: str, status: str, reason: str) -> None:
+    ax.set_title(title, fontsize=10, loc="left", fontweight="bold")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_color(GREY)
+        spine.set_linestyle("--")
+    wrapped = "\n".join(textwrap.wrap(reason, 42))
+    colour = RED if status == "failed" else GREY
+    ax.text(0.5, 0.62, status.upper(), ha="center", va="center", fontsize=15, color=colour)
+    ax.text(0.5, 0.35, wrapped, ha="center", va="center", fontsize=8.5, color="#424a53")
+
+
+def _per_call(ax: Axes, scenario: Mapping[str, Any]) -> None:
+    variants: Mapping[str, Any] = scenario["variants"]
+    names = list(variants)
+    medians = [variants[n]["median"] for n in names]
+    iqr = [
+        [m - variants[n]["q1"] for n, m in zip(names, medians, strict=True)],
+        [variants[n]["q3"] - m for n, m in zip(names, medians, strict=True)],
+    ]
+    extremes = [
+        [m - variants[n]["min"] for n, m in zip(names, medians, strict=True)],
+        [variants[n]["max"] - m for n, m in zip(names, medians, strict=True)],
+    ]
+    colours = [VARIANT_COLOURS.get(n, GREY) for n in names]
+    positions = range(len(names))
+    ax.bar(positions, medians, color=colours, width=0.62, zorder=2)
+    ax.errorbar(positions, medians, yerr=extremes, fmt="none", ecolor="#24292f", lw=0.8, capsize=3)
+    ax.errorbar(positions, medians, yerr=iqr, fmt="none", ecolor="#24292f", lw=2.4, capsize=0)
+    top = max(variants[n]["max"] for n in names)
+    for x, median in zip(positions, medians, strict=True):
+        ax.text(
+            x,
+            median / 2,
+            f"{median:,.0f}",
+            ha="center",
+            va="center",
+            color="white",
+            fontsize=9,
+            fontweight="bold",
+        )
+    ax.set_xticks(list(positions))
+    ax.set_xticklabels(
+        ["\n".join(textwrap.wrap(f"{n}: {variants[n]['label']}", 16)) for n in names], fontsize=7.5
+    )
+    ax.set_ylabel("µs per call (median, IQR, min-max)", fontsize=8)
+    ax.grid(axis="y", alpha=0.3, zorder=0)
+    lines = []
+    for ratio in scenario.get("ratios", []):
+        goal = f" (goal {_goal(ratio['goal'])})" if ratio["goal"] else ""
+        cpu = f"   client CPU {ratio['cpu']['median']:.2f}" if ratio.get("cpu") else ""
+        text = f"{ratio['name']} = {ratio['value']:.2f}{goal}{_mark(ratio['met'])}{cpu}"
+        lines.append((text, _verdict_colour(ratio["met"])))
+    ax.set_ylim(0, top * (1.18 + 0.1 * len(lines)))
+    for index, (text, colour) in enumerate(lines):
+        ax.text(
+            0.02,
+            0.97 - index * 0.085,
+            text,
+            transform=ax.transAxes,
+            ha="left",
+            va="top",
+            fontsize=8.5,
+            color=colour,
+            fontweight="bold",
+        )
+    rounds = scenario.get("rounds")
+    ax.set_title(
+        f"{scenario['title']}\n{rounds} alternating rounds",
+        fontsize=10,
+        loc="left",
+        fontweight="bold",
+    )
+
+
+def _saturation(ax: Axes, scenario: Mapping[str, Any]) -> None:
+    runs: Sequence[Mapping[str, Any]] = scenario["runs"]
+    goal = scenario.get("goal_ratio", 0.97)
+    labels = [r.get("label") or f"{r['environment']}\n{r['limit']:g}/s\n{r['mode']}" for r in runs]
+    ratios = [r["ratio"] * 100 for r in runs]
+    ok = [r["ratio"] >= goal and r["rate_limited"] == 0 for r in runs]
+    positions = range(len(runs))
+    ax.bar(positions, ratios, color=[GREEN if good else RED for good in ok], width=0.6, zorder=2)
+    ax.axhline(goal * 100, color="#24292f", ls="--", lw=1, label=f"goal ≥ {goal:.0%}, EGW00201 = 0")
+    ax.legend(fontsize=8, loc="lower center", framealpha=0.9)
+    for x, run, value in zip(positions, runs, ratios, strict=True):
+        ax.text(
+            x,
+            min(value, 100) / 2,
+            f"{value:.1f}%",
+            ha="center",
+            va="center",
+            color="white",
+            fontsize=9,
+            fontweight="bold",
+        )
+        colour = GREEN if run["rate_limited"] == 0 else RED
+        note = f"EGW00201: {run['rate_limited']}"
+        if "tokens_issued" in run:
+            note += f"\ntokens: {run['tokens_issued']}"
+        ax.text(x, min(value, 125) + 2, note, ha="center", va="bottom", fontsize=8, color=colour)
+    ax.set_xticks(list(positions))
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_ylim(0, max(118, min(max(ratios, default=0), 125) + 20))
+    ax.set_ylabel("achieved / limit (%)", fontsize=8)
+    ax.grid(axis="y", alpha=0.3, zorder=0)
+    ax.set_title(
+        f"{scenario['title']}\n{scenario['seconds_per_run']:g} s per run",
+        fontsize=10,
+        loc="left",
+        fontweight="bold",
+    )
+
+
+def _counts(ax: Axes, scenario: Mapping[str, Any]) -> None:
+    checks: Sequence[Mapping[str, Any]] = scenario["checks"]
+    names = [c["name"].replace(" issuances", "").replace(" reissues", "") for c in checks]
+    values = [c["value"] for c in checks]
+    expected = [float(str(c["goal"]).split()[-1]) for c in checks]
+    positions = range(len(checks))
+    colours = [_verdict_colour(c["met"]) for c in checks]
+    ax.bar(positions, values, color=colours, width=0.55, zorder=2)
+    ax.scatter(positions, expected, marker="_", s=900, color="#24292f", zorder=3, label="expected")
+    for x, value in zip(positions, values, strict=True):
+        ax.text(
+            x, value + 0.05, f"{value:g}", ha="center", va="bottom", fontsize=10, fontweight="bold"
+        )
+    ax.set_xticks(list(positions))
+    ax.set_xticklabels(["\n".join(textwrap.wrap(n, 12)) for n in names], fontsize=8)
+    ax.set_ylim(0, max([*values, *expected, 1]) * 1.5)
+    ax.set_ylabel("count at the sandbox", fontsize=8)
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(axis="y", alpha=0.3, zorder=0)
+    phases = scenario.get("phases", {})
+    cold = phases.get("cold", {})
+    subtitle = f"cold/warm: {cold.get('processes')} processes x {cold.get('threads')} threads"
+    ax.set_title(f"{scenario['title']}\n{subtitle}", fontsize=10, loc="left", fontweight="bold")
+
+
+def _throughput(ax: Axes, scenario: Mapping[str, Any]) -> None:
+    rates: Mapping[str, Mapping[str, float]] = scenario["requests_per_second"]
+    labels, values = [], []
+    for mode, methods in rates.items():
+        for method, rate in methods.items():
+            labels.append(f"{mode}\n{method}")
+            values.append(rate)
+    positions = range(len(values))
+    ax.bar(positions, values, color="#8250df", width=0.6, zorder=2)
+    ax.axhline(1000, color="#24292f", ls="--", lw=1, label="goal 1,000 requests/s")
+    ax.legend(fontsize=8, loc="upper left")
+    for x, value in zip(positions, values, strict=True):
+        ax.text(x, value, f"{value:,.0f}", ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(list(positions))
+    ax.set_xticklabels(labels, fontsize=7)
+    ax.set_ylabel("requests per second", fontsize=8)
+    ax.grid(axis="y", alpha=0.3, zorder=0)
+    ax.set_title(scenario["title"], fontsize=10, loc="left", fontweight="bold")
+
+
+def _report(ax: Axes, scenario: Mapping[str, Any]) -> None:
+    text = json.dumps(scenario.get("report", {}), indent=1)[:900]
+    ax.set_title(scenario["title"], fontsize=10, loc="left", fontweight="bold")
+    ax.axis("off")
+    ax.text(0, 1, text, va="top", ha="left", fontsize=6, family="monospace", transform=ax.transAxes)
+
+
+DRAWERS = {
+    "per_call": _per_call,
+    "saturation": _saturation,
+    "counts": _counts,
+    "throughput": _throughput,
+    "report": _report,
+}
+
+
+def render(report: Mapping[str, Any], path: Path) -> Path:
+    """Draw ``report`` (the JSON of ``python -m benchmarks``) into ``path``; returns it."""
+    scenarios: Sequence[Mapping[str, Any]] = report["scenarios"]
+    rows = max(1, -(-len(scenarios) // COLUMNS))
+    figure, grid = plt.subplots(rows, COLUMNS, figsize=(5.2 * COLUMNS, 5.4 * rows), squeeze=False)
+    axes = [ax for row in grid for ax in row]
+    for ax, scenario in zip(axes, scenarios, strict=False):
+        if scenario["status"] != "ok":
+            _message(ax, scenario["title"], scenario["status"], scenario["reason"])
+        else:
+            DRAWERS[scenario["kind"]](ax, scenario)
+    for ax in axes[len(scenarios) :]:
+        ax.axis("off")
+    mode = "QUICK run (indicative only)" if report.get("quick") else "full run"
+    figure.suptitle(
+        f"stock-manager benchmarks: {mode}, {report['date']}, commit {report['commit']}, "
+        f"Python {report['python']}, {report['cpus']} CPUs, sandbox in a child process\n"
+        f"$ {report['command']}\n"
+        "Variants alternate in rounds (A B C, C B A ...). Bars: median wall time per call; "
+        "thick whisker IQR, thin min-max. Ratios: median of per-round ratios (green: goal met, "
+        "red: missed); client CPU = the same ratio over this process's CPU time.",
+        fontsize=11,
+    )
+    figure.tight_layout(rect=(0, 0, 1, 0.93))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Re-draw the chart of a saved report next to it."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        print("usage: python -m benchmarks.chart REPORT.json", file=sys.stderr)
+        return 2
+    source = Path(args[0])
+    print(render(json.loads(source.read_text()), source.with_suffix(".png")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
