@@ -48,9 +48,14 @@ def parse_body(source: str) -> dict[str, Any]:
     where = "stdin" if source == "-" else source[1:] if source.startswith("@") else "the body"
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
+        why = (
+            f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+            if isinstance(exc, json.JSONDecodeError)
+            else "nested too deeply"
+        )
         raise CliUsageError(
-            f"{where} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+            f"{where} is not valid JSON ({why}); "
             'pass an object such as \'{"PDNO": "005930"}\', @file.json or - for stdin'
         ) from None
     if not isinstance(data, dict):

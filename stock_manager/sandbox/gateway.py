@@ -56,10 +56,15 @@ def is_json_content_type(value: str | None) -> bool:
 def parse_json_object(raw: bytes) -> dict[str, Any] | None:
     """The body as a JSON object, or None when it is not one."""
     try:
-        parsed = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        parsed = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):  # undecodable, not JSON, NaN/Infinity, absurdly deep
         return None
     return parsed if isinstance(parsed, dict) else None
+
+
+def _reject_constant(name: str) -> Any:
+    # Python reads NaN/Infinity, but they are not JSON and KIS refuses them.
+    raise ValueError(f"{name} is not JSON")
 
 
 def admit(

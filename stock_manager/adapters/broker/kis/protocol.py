@@ -13,6 +13,7 @@ Two rules this module keeps for the I/O shells:
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -57,6 +58,12 @@ KST = timezone(timedelta(hours=9), "KST")
 _METHODS = frozenset({"GET", "POST"})
 _SECRET_HEADERS = frozenset({"authorization", "appsecret", "personalseckey", "hashkey"})
 _EXCERPT_CHARS = 120
+# A header value must be printable ASCII: anything else (CR/LF above all) is refused before
+# sending, so it can never be mistaken for a request that may have reached KIS.
+_HEADER_VALUE = re.compile(r"[\x20-\x7e]*")
+# Long runs of token-like characters in an excerpt may be a credential the client never got to
+# register (a reply cut short mid-token), so excerpts mask them all.
+_CREDENTIAL_LIKE = re.compile(r"[A-Za-z0-9._~+/=-]{16,}")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -120,10 +127,10 @@ def encode_body(params: Mapping[str, Any] | None) -> bytes:
     if not isinstance(params, Mapping):
         raise KISUsageError(f"a POST body must be a mapping, not {type(params).__name__}")
     try:
-        text = json.dumps(dict(params), ensure_ascii=False, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
+        text = json.dumps(dict(params), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return text.encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as exc:  # NaN, lone surrogates, cycles
         raise KISUsageError(f"the POST body cannot be sent as JSON: {exc}") from None
-    return text.encode("utf-8")
 
 
 def _port(scheme: str, port: int | None) -> int | None:
@@ -234,6 +241,8 @@ def build_request(
     needed and whether the call is an order. A path not in the catalog needs a token, counts
     against the rate limit, is an order if it is a POST, and must be given ``tr_id=``.
     """
+    if not isinstance(method, str):
+        raise KISUsageError(f"method must be 'GET' or 'POST', not {type(method).__name__}")
     method = method.strip().upper()
     if method not in _METHODS:
         raise KISUsageError(f"KIS REST APIs use GET or POST, not {method!r}")
@@ -258,8 +267,13 @@ def build_request(
 
     if method == "GET":
         content = b""
+        if params is not None and not isinstance(params, Mapping):
+            raise KISUsageError(f"GET params must be a mapping, not {type(params).__name__}")
         pairs = [(str(k), _query_value(str(k), v)) for k, v in (params or {}).items()]
-        encoded = urlencode(pairs)
+        try:
+            encoded = urlencode(pairs)
+        except UnicodeEncodeError:
+            raise KISUsageError("a GET parameter is not valid text (a lone surrogate?)") from None
         query = "&".join(q for q in (query, encoded) if q)
         body: Mapping[str, Any] | None = None
     else:
@@ -278,6 +292,8 @@ def build_request(
         if not isinstance(value, str):
             raise KISUsageError(f"header {name} must be a string, not {type(value).__name__}")
         request_headers[name.lower()] = value
+    for name, value in request_headers.items():
+        _check_header_value(name, value)
 
     request = PreparedRequest(
         method=method,
@@ -293,6 +309,14 @@ def build_request(
         body=body,
     )
     return request.with_token(token) if token is not None else request
+
+
+def _check_header_value(name: str, value: str) -> None:
+    if not _HEADER_VALUE.fullmatch(value):
+        shown = "" if name in _SECRET_HEADERS or name == "appkey" else f" {value!r}"
+        raise KISUsageError(
+            f"header {name}{shown} must be printable ASCII without line breaks; nothing was sent"
+        )
 
 
 def _oauth_request(config: KISConfig, api_id: str, body: Mapping[str, Any]) -> PreparedRequest:
@@ -370,7 +394,7 @@ def build_hashkey_request(config: KISConfig, content: bytes) -> PreparedRequest:
 def _excerpt(body: bytes) -> str:
     text = body[: _EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
     text = " ".join(text.split())
-    return redact(text[:_EXCERPT_CHARS])
+    return _CREDENTIAL_LIKE.sub("***", redact(text[:_EXCERPT_CHARS]))
 
 
 def _decode(status_code: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
@@ -383,7 +407,7 @@ def _decode(status_code: int, headers: Mapping[str, str], body: bytes) -> dict[s
         )
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):  # undecodable, cut short, or nested absurdly deep
         raise KISProtocolError(
             "KIS sent a reply that is not valid JSON (cut short?)",
             status_code=status_code,
@@ -440,6 +464,8 @@ def _required_str(data: Mapping[str, Any], key: str, what: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value:
         raise KISProtocolError(f"{what} reply has no {key}")
+    if not _HEADER_VALUE.fullmatch(value):  # it will travel in a header; refuse it now
+        raise KISProtocolError(f"{what} reply has an unusable {key} (not printable ASCII)")
     return value
 
 
@@ -456,17 +482,20 @@ def parse_token_grant(data: Mapping[str, Any], *, now: datetime | None = None) -
     stamp = data.get("access_token_token_expired")
     if isinstance(stamp, str):
         try:
-            expires_at = datetime.strptime(stamp.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=KST)
-        except ValueError:
+            parsed = datetime.strptime(stamp.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=KST)
+            expires_at = parsed.astimezone(UTC)
+        except (ValueError, OverflowError):
             expires_at = None
     if expires_at is None:
         seconds = data.get("expires_in")
         try:
             expires_at = now + timedelta(seconds=int(str(seconds)))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise KISProtocolError(
-                "the token reply has neither access_token_token_expired nor expires_in"
+                "the token reply has neither a usable access_token_token_expired nor expires_in"
             ) from None
+    if expires_at <= now:
+        raise KISProtocolError("KIS sent an access token that has already expired")
     token_type = data.get("token_type")
     return AccessToken(
         value=value,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 
-__all__ = ["MASK", "RedactingFilter", "redact", "register_secret"]
+__all__ = ["MASK", "RedactingFilter", "get_logger", "redact", "register_secret"]
 
 MASK = "***"
 
@@ -68,11 +68,16 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def _install() -> logging.Logger:
-    logger = logging.getLogger("stock_manager.kis")
+def get_logger(name: str = "stock_manager.kis") -> logging.Logger:
+    """The named logger with a :class:`RedactingFilter` on it.
+
+    A logger's filters see only the records logged on that very logger, not its children's, so
+    every module of the client takes its logger from here rather than from ``logging.getLogger``.
+    """
+    logger = logging.getLogger(name)
     if not any(isinstance(f, RedactingFilter) for f in logger.filters):
         logger.addFilter(RedactingFilter())
     return logger
 
 
-logger = _install()
+logger = get_logger()
