@@ -10,9 +10,10 @@ Modules: :mod:`.config` (settings), :mod:`.catalog` (the APIs as data), :mod:`.e
 exception tree), :mod:`.protocol` (sans-I/O requests and replies), :mod:`.flow` (the call logic
 shared by both clients), :mod:`.tokens` (token lifecycle; stores in :mod:`.token_store` and
 :mod:`.file_store`), :mod:`.ratelimit` (the request-budget interface, with
-:mod:`.local_budget` and :mod:`.budgets`), :mod:`.retry`, :mod:`.client` and :mod:`.aio` (the
-blocking and asyncio shells). Logs go to the ``stock_manager.kis`` logger with
-secrets masked (:mod:`.redaction`).
+:mod:`.local_budget` and :mod:`.budgets`), :mod:`.redis_store` / :mod:`.redis_budget` (shared
+by processes through Redis, with :mod:`.fallback_store` / :mod:`.fallback_budget` for outages),
+:mod:`.retry`, :mod:`.client` and :mod:`.aio` (the blocking and asyncio shells). Logs go to the
+``stock_manager.kis`` logger with secrets masked (:mod:`.redaction`).
 """
 
 from __future__ import annotations
@@ -45,11 +46,16 @@ from .errors import (
     KISVariantError,
     error_for,
 )
+from .fallback_budget import FallbackRateLimiter
+from .fallback_store import FallbackTokenStore
 from .file_store import FileTokenStore, default_token_directory
 from .local_budget import LocalRateLimiter
 from .protocol import PreparedRequest
 from .ratelimit import Permit, RateLimiter, UnlimitedRateLimiter
 from .redaction import RedactingFilter
+from .redis_budget import RedisRateLimiter
+from .redis_link import KISRedisUnavailableError, RedisLink
+from .redis_store import RedisTokenStore
 from .response import KISResponse
 from .retry import RetryPolicy
 from .token_store import (
@@ -74,6 +80,8 @@ __all__ = [
     "AsyncTokenManager",
     "BudgetKey",
     "Catalog",
+    "FallbackRateLimiter",
+    "FallbackTokenStore",
     "FileTokenStore",
     "KISAPIError",
     "KISAmbiguousOutcomeError",
@@ -89,6 +97,7 @@ __all__ = [
     "KISPaperTradingUnsupportedError",
     "KISProtocolError",
     "KISRateLimitError",
+    "KISRedisUnavailableError",
     "KISResponse",
     "KISRestClient",
     "KISServerError",
@@ -106,6 +115,9 @@ __all__ = [
     "RateLimiter",
     "RateLimiterRegistry",
     "RedactingFilter",
+    "RedisLink",
+    "RedisRateLimiter",
+    "RedisTokenStore",
     "RetryPolicy",
     "TokenEntry",
     "TokenKey",

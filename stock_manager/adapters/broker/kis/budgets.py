@@ -8,9 +8,10 @@ one key must draw from one budget. :func:`shared_rate_limiter` returns the same
 >>> shared_rate_limiter(config) is shared_rate_limiter(other_config_same_key)
 True
 
-Which backend a new budget gets is decided by :func:`create_rate_limiter` (a process-local
-:class:`~.local_budget.LocalRateLimiter` at ``config.requests_per_second``); a registry can be
-built with another factory, e.g. one that shares the budget through Redis.
+Which backend a new budget gets is decided by :func:`create_rate_limiter`: a process-local
+:class:`~.local_budget.LocalRateLimiter` at ``config.requests_per_second``, or with
+``redis_url`` one shared by every process through Redis; a registry can be built with another
+factory.
 """
 
 from __future__ import annotations
@@ -66,7 +67,13 @@ RateLimiterFactory = Callable[[BudgetKey, KISConfig], RateLimiter]
 
 
 def create_rate_limiter(key: BudgetKey, config: KISConfig) -> RateLimiter:
-    """The default backend: a process-local budget at ``config.requests_per_second``."""
+    """The default backend: a process-local budget at ``config.requests_per_second``; with
+    ``redis_url``, one shared through Redis by every process (:mod:`.fallback_budget`)."""
+    if config.redis_url is not None:
+        # Imported only when chosen: redis-py is an optional dependency.
+        from .fallback_budget import redis_rate_limiter  # noqa: PLC0415
+
+        return redis_rate_limiter(key, config)
     return LocalRateLimiter(config.requests_per_second)
 
 

@@ -64,6 +64,9 @@ _FIXES: dict[str, str] = {
     "max_retries": "an integer >= 0",
     "retry_max_wait": "a number of seconds >= 0",
     "redis_url": "a redis:// URL",
+    "redis_fallback_share": "a fraction of the rate limit, 0 < share <= 1 (e.g. 0.25)",
+    "redis_probe_interval": "a positive number of seconds",
+    "redis_lease_ttl": "a positive number of seconds",
 }
 
 
@@ -117,6 +120,12 @@ class KISConfig(BaseSettings):
     retry_max_wait: float = Field(default=30.0, ge=0)
 
     redis_url: SecretStr | None = None
+    # While Redis is unreachable each process falls back to a local budget of this share of
+    # the limit: 1/4 keeps up to four processes of one app key under KIS's limit together.
+    redis_fallback_share: float = Field(default=0.25, gt=0, le=1)
+    redis_probe_interval: float = Field(default=5.0, gt=0)
+    # A token issuance lease; renewed while its holder lives, so this is what a crash costs.
+    redis_lease_ttl: float = Field(default=10.0, gt=0)
 
     def __init__(self, **values: Any) -> None:
         try:

@@ -6,8 +6,9 @@ token managers in :mod:`.tokens` only touch a store on their cold path: the firs
 refresh, a token KIS rejected, ``revoke()``.
 
 Implementations: :class:`MemoryTokenStore` here (one process), :class:`~.file_store.FileTokenStore`
-(the default: one file per key in the user cache directory). A store over Redis implements the
-same five methods; :func:`make_token_store` is the one place that picks a store from the config.
+(the default: one file per key in the user cache directory), and with ``redis_url``
+:class:`~.redis_store.RedisTokenStore` in front of one of them (:mod:`.fallback_store`);
+:func:`make_token_store` is the one place that picks a store from the config.
 
 Keys never hold the raw app key (only its SHA-256 fingerprint) and entries never hold the app
 secret. A discarded token leaves a *tombstone*: an entry without a value that keeps
@@ -270,11 +271,24 @@ def token_lock_timeout(config: KISConfig) -> float:
 
 
 def make_token_store(config: KISConfig) -> TokenStore:
-    """The store ``config.token_store`` names: ``"file"`` (default) or ``"memory"``."""
+    """The store ``config.token_store`` names: ``"file"`` (default) or ``"memory"``.
+
+    With ``redis_url`` set, Redis comes first and that store is the fallback while Redis is
+    unavailable (:class:`~.fallback_store.FallbackTokenStore`).
+    """
+    local = _local_token_store(config)
+    if config.redis_url is None:
+        return local
+    # Imported only when chosen: redis-py is an optional dependency.
+    from .fallback_store import redis_token_store  # noqa: PLC0415
+
+    return redis_token_store(config, local)
+
+
+def _local_token_store(config: KISConfig) -> TokenStore:
     if config.token_store == "memory":  # noqa: S105 (a store kind, not a secret)
         return MemoryTokenStore()
-    # Imported here because file_store builds on this module (and optional backends such as
-    # Redis should only be imported when chosen).
+    # Imported here because file_store builds on this module.
     from .file_store import FileTokenStore  # noqa: PLC0415
 
     return FileTokenStore(config.token_cache_dir, lock_timeout=token_lock_timeout(config))

@@ -1,0 +1,305 @@
+"""``RedisRateLimiter``: one app key's request budget shared through Redis by every process.
+
+The same slots as :class:`~.local_budget.LocalRateLimiter`, kept in Redis: ``capacity`` slots
+(20 for 20/s), each resting ``period`` seconds counted from the *reply* to its last request.
+That is what keeps KIS's window (N arrivals in any second) safe whatever the latency between
+taking a slot and the request's arrival: two requests on one slot arrive at least a period
+apart. Times are Redis's own clock (``TIME`` inside the scripts), so the machines' clocks do
+not matter; a caller only ever sleeps for a duration Redis computed.
+
+* **acquire**: one atomic script takes the idle slot that rests least and answers how long
+  its rest still lasts; the caller sleeps that once. When every slot is taken (a request in
+  flight, or a caller sleeping before its send), the script answers when to look again: the
+  earliest moment a taken slot can be used (so waiters do not poll while every slot sleeps),
+  else ``poll_interval``. A slot freed by a reply rests a full period, so a waiter that finds
+  it a poll later has lost nothing.
+* **release**: a script puts the slot back, resting from now (Redis's now: after the reply).
+* A taken slot not released within ``hold_limit`` (its process died) is reclaimed, resting
+  from the reclaim. A budget whose keys vanished (Redis restarted or flushed) is recreated
+  under a new *epoch*; a process that knew the old one recreates it rested for a period, and
+  permits of the old epoch are ignored on release.
+
+Keys (hash-tagged for Redis Cluster): ``<prefix>:{budget-<name>}:meta|idle|busy|grants``,
+where ``<name>`` holds the environment, the app key's fingerprint and a digest of the base
+URL; never the key. Every Redis failure raises :class:`~.redis_link.KISRedisUnavailableError`;
+:mod:`.fallback_budget` turns it into a local budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import math
+import threading
+import time
+import uuid
+from typing import Any, NamedTuple
+
+from .ratelimit import Permit
+from .redaction import logger
+from .redis_link import KISRedisUnavailableError, RedisLink, ScriptArg
+from .redis_store import DEFAULT_PREFIX
+
+__all__ = ["RedisRateLimiter"]
+
+_limiter_ids = itertools.count()
+
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+# KEYS: meta, idle, busy, grants.
+# ARGV: capacity, period_ms, hold_ms, key_ttl_ms, new epoch, rested (1/0), poll_ms.
+# Returns {slot, generation, wait_ms, capacity, period_ms, epoch}; slot -1: none, wait = retry.
+_ACQUIRE = (
+    _NOW
+    + """
+local meta = redis.call('HMGET', KEYS[1], 'capacity', 'period_ms', 'epoch')
+local capacity, period, epoch = tonumber(meta[1]), tonumber(meta[2]), meta[3]
+if not capacity or not period or not epoch then
+  capacity, period, epoch = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[5]
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+  redis.call('HSET', KEYS[1], 'capacity', capacity, 'period_ms', period, 'epoch', epoch)
+  local start = now
+  if ARGV[6] == '1' then start = now + period end
+  for slot = 0, capacity - 1 do redis.call('ZADD', KEYS[2], start, slot) end
+elseif redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3]) < capacity then
+  for slot = 0, capacity - 1 do
+    if not redis.call('ZSCORE', KEYS[2], slot) and not redis.call('ZSCORE', KEYS[3], slot) then
+      redis.call('HDEL', KEYS[4], slot)
+      redis.call('ZADD', KEYS[2], now + period, slot)
+    end
+  end
+end
+for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
+for _, slot in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)) do
+  redis.call('ZREM', KEYS[3], slot)
+  redis.call('HDEL', KEYS[4], slot)
+  redis.call('ZADD', KEYS[2], now + period, slot)
+end
+local head = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if #head == 0 then
+  -- No taken slot comes back before its caller has sent: look again then, or after a poll.
+  local retry, soonest = tonumber(ARGV[7]), nil
+  for _, grant in ipairs(redis.call('HVALS', KEYS[4])) do
+    local send_at = tonumber(string.match(grant, ':(%d+)$'))
+    if send_at and (soonest == nil or send_at < soonest) then soonest = send_at end
+  end
+  if soonest and soonest - now > retry then retry = soonest - now end
+  return {-1, 0, retry, capacity, period, epoch}
+end
+local slot, free_at = head[1], tonumber(head[2])
+redis.call('ZREM', KEYS[2], slot)
+local generation = redis.call('HINCRBY', KEYS[1], 'generation', 1)
+local send_at = math.max(now, free_at)
+redis.call('ZADD', KEYS[3], send_at + tonumber(ARGV[3]), slot)
+redis.call('HSET', KEYS[4], slot, generation .. ':' .. send_at)
+redis.call('PEXPIRE', KEYS[3], ARGV[4])
+redis.call('PEXPIRE', KEYS[4], ARGV[4])
+return {tonumber(slot), generation, send_at - now, capacity, period, epoch}
+"""
+)
+
+# KEYS: meta, idle, busy, grants. ARGV: slot, generation, epoch, used (1/0), margin_ms.
+# A used slot rests a period from now (+1 ms for TIME's truncation to milliseconds); an
+# unused one (the caller gave up before sending) keeps the rest it had.
+_RELEASE = (
+    _NOW
+    + """
+local meta = redis.call('HMGET', KEYS[1], 'period_ms', 'epoch')
+if meta[2] ~= ARGV[3] then return 0 end
+local grant = redis.call('HGET', KEYS[4], ARGV[1])
+if not grant then return 0 end
+local generation, send_at = string.match(grant, '^(%d+):(%d+)$')
+if generation ~= ARGV[2] then return 0 end
+local free_at = tonumber(send_at)
+if ARGV[4] == '1' then free_at = now + tonumber(meta[1]) + tonumber(ARGV[5]) + 1 end
+redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[2], free_at, ARGV[1])
+return 1
+"""
+)
+
+
+class _Answer(NamedTuple):
+    slot: int  # -1: no slot free
+    generation: int
+    wait: float  # seconds: until the slot may be used, or until looking again
+    epoch: str
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+class RedisRateLimiter:
+    """At most ``rate`` requests per second for every process sharing ``name`` in Redis.
+
+    ``window``/``margin`` as for :class:`~.local_budget.LocalRateLimiter`. ``hold_limit``
+    bounds how long a permit may stay out (sleep before sending plus the request) before its
+    slot is presumed lost with its process; keep it above the HTTP timeout.
+    """
+
+    def __init__(
+        self,
+        link: RedisLink,
+        name: str,
+        rate: float,
+        *,
+        window: float = 1.0,
+        margin: float = 0.0,
+        hold_limit: float = 60.0,
+        poll_interval: float = 0.02,
+        prefix: str = DEFAULT_PREFIX,
+    ) -> None:
+        for label, value in (("rate", rate), ("window", window), ("hold_limit", hold_limit)):
+            if not (isinstance(value, int | float) and 0 < value < math.inf):
+                raise ValueError(f"{label} must be a positive number, not {value!r}")
+        if not name or not name.replace("-", "").isalnum():
+            raise ValueError("a budget name is letters, digits and dashes")
+        self.link = link
+        self.name = name
+        self.rate = float(rate)
+        self.capacity = max(1, math.floor(rate * window + 1e-9))
+        self.period = self.capacity / self.rate
+        self.margin = float(margin)
+        self.hold_limit = float(hold_limit)
+        self.poll_interval = poll_interval
+        base = f"{prefix}:{{budget-{name}}}"
+        self.keys = [f"{base}:meta", f"{base}:idle", f"{base}:busy", f"{base}:grants"]
+        self._period_ms = math.ceil(self.period * 1000)
+        self._key_ttl_ms = int(max(3600.0, 2 * (self.hold_limit + self.period)) * 1000)
+        self._acquire_script = link.client.register_script(_ACQUIRE)
+        self._release_script = link.client.register_script(_RELEASE)
+        self._id = next(_limiter_ids)
+        self._epoch: str | None = None
+        self._warned_mismatch = False
+        self._lock = threading.Lock()
+
+    # -- the RateLimiter interface -------------------------------------------------------------
+
+    def acquire(self) -> Permit:
+        """Block this thread until a request may be sent."""
+        while True:
+            answer = self._take()
+            if answer.slot < 0:
+                time.sleep(answer.wait)
+                continue
+            if answer.wait > 0:
+                try:
+                    time.sleep(answer.wait)
+                except BaseException:
+                    self._give_back(answer)
+                    raise
+            return self._permit(answer)
+
+    async def aacquire(self) -> Permit:
+        """Wait in this task until a request may be sent; Redis calls run in worker threads."""
+        while True:
+            taking = asyncio.ensure_future(asyncio.to_thread(self._take))
+            try:
+                answer = await asyncio.shield(taking)
+            except asyncio.CancelledError:
+                # The script may still grant a slot after we were cancelled: hand it back then.
+                taking.add_done_callback(self._give_back_later)
+                raise
+            if answer.slot < 0:
+                await asyncio.sleep(answer.wait)
+                continue
+            if answer.wait > 0:
+                try:
+                    await asyncio.sleep(answer.wait)
+                except BaseException:
+                    _in_thread(self._give_back, answer)
+                    raise
+            return self._permit(answer)
+
+    def release(self, permit: Permit) -> None:
+        """The request of ``permit`` is over: its slot rests for one period from now."""
+        handle = permit.handle
+        if not (isinstance(handle, tuple) and len(handle) == 4 and handle[0] == self._id):
+            return
+        _, slot, generation, epoch = handle
+        self._release(slot, generation, epoch, used=True)
+
+    async def arelease(self, permit: Permit) -> None:
+        """The request of ``permit`` is over (the script runs in a worker thread)."""
+        await asyncio.to_thread(self.release, permit)
+
+    # -- Redis ---------------------------------------------------------------------------------
+
+    def _take(self) -> _Answer:
+        known = self._epoch
+        args: list[ScriptArg] = [
+            self.capacity,
+            self._period_ms,
+            int(self.hold_limit * 1000),
+            self._key_ttl_ms,
+            uuid.uuid4().hex[:16],
+            1 if known is not None else 0,
+            max(1, int(self.poll_interval * 1000)),
+        ]
+        reply = self.link.run(lambda r: self._acquire_script(keys=self.keys, args=args, client=r))
+        slot, generation, wait_ms, capacity, period_ms = (int(part) for part in reply[:5])
+        epoch = _text(reply[5])
+        self._note(epoch, capacity, period_ms)
+        return _Answer(slot, generation, max(0, wait_ms) / 1000, epoch)
+
+    def _release(self, slot: int, generation: int, epoch: str, *, used: bool) -> None:
+        args: list[ScriptArg] = [slot, generation, epoch, int(used), math.ceil(self.margin * 1000)]
+        self.link.run(lambda r: self._release_script(keys=self.keys, args=args, client=r))
+
+    def _give_back(self, answer: _Answer) -> None:
+        """A slot taken but never used keeps its rest and goes to the next caller."""
+        # If Redis fails, the slot is reclaimed after hold_limit (or went with Redis's state).
+        with contextlib.suppress(KISRedisUnavailableError):
+            self._release(answer.slot, answer.generation, answer.epoch, used=False)
+
+    def _give_back_later(self, taking: asyncio.Future[_Answer]) -> None:
+        if taking.cancelled() or taking.exception() is not None:
+            return
+        answer = taking.result()
+        if answer.slot >= 0:
+            _in_thread(self._give_back, answer)
+
+    def _note(self, epoch: str, capacity: int, period_ms: int) -> None:
+        """Warn when the shared budget was reset, or runs at another rate than ours."""
+        with self._lock:
+            previous, self._epoch = self._epoch, epoch
+            mismatch = (capacity, period_ms) != (self.capacity, self._period_ms)
+            warn_mismatch = mismatch and not self._warned_mismatch
+            self._warned_mismatch = self._warned_mismatch or mismatch
+        if previous is not None and previous != epoch:
+            logger.warning(
+                "request budget %s: its state in Redis at %s was lost (restart or flush); "
+                "it starts again, rested for one period",
+                self.name,
+                self.link.address,
+            )
+        if warn_mismatch:
+            logger.warning(
+                "request budget %s in Redis runs %d requests per %d ms, set by another "
+                "process; this one asked for %d per %d ms and follows the shared one",
+                self.name,
+                capacity,
+                period_ms,
+                self.capacity,
+                self._period_ms,
+            )
+
+    def _permit(self, answer: _Answer) -> Permit:
+        return Permit((self._id, answer.slot, answer.generation, answer.epoch))
+
+    def __repr__(self) -> str:
+        return (
+            f"RedisRateLimiter({self.name}, rate={self.rate:g}, capacity={self.capacity}, "
+            f"period={self.period:g}s, redis={self.link.address})"
+        )
+
+
+def _in_thread(function: Any, *args: Any) -> None:
+    """Run a short Redis call without blocking an event loop or waiting for it."""
+    threading.Thread(target=function, args=args, name="kis-budget-give-back", daemon=True).start()

@@ -1,0 +1,210 @@
+"""One process's connection to the Redis that coordinates an app key across processes.
+
+A :class:`RedisLink` wraps a redis-py client (imported lazily: ``stock-manager[redis]`` is an
+optional extra) and knows whether Redis is usable. Every Redis command of the token store and
+the request budget goes through :meth:`RedisLink.run`; a failure marks the link *down*, logs
+one warning for the outage (the host and port only: the URL may hold a password) and raises
+:class:`KISRedisUnavailableError`, which the fallback layers answer by using local state.
+While down, :meth:`RedisLink.available` tries a ``PING`` at most every ``probe_interval``
+seconds and marks the link up again when Redis answers.
+
+:func:`shared_link` hands out one link per Redis URL per process, so the token store and the
+budget see the same outage and log it once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+from .errors import KISConfigError
+from .redaction import logger
+from .token_store import KISTokenStoreError
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from .config import KISConfig
+
+__all__ = [
+    "KISRedisUnavailableError",
+    "RedisLink",
+    "ScriptArg",
+    "close_shared_links",
+    "import_redis",
+    "redis_address",
+    "shared_link",
+]
+
+T = TypeVar("T")
+
+#: What a Lua script takes as an argument.
+ScriptArg = str | int | float | bytes
+
+INSTALL_HINT = "pip install 'stock-manager[redis]'"
+
+
+class KISRedisUnavailableError(KISTokenStoreError):
+    """Redis could not be reached or refused a command (token store or request budget)."""
+
+
+def import_redis() -> ModuleType:
+    """redis-py, or :class:`KISConfigError` with the install hint if it is missing."""
+    try:
+        # An optional dependency, imported only when Redis is chosen.
+        import redis  # noqa: PLC0415
+        import redis.backoff  # noqa: PLC0415
+        import redis.retry  # noqa: PLC0415
+    except ImportError:
+        raise KISConfigError(
+            f"redis_url (KIS_REDIS_URL) is set but redis-py is not installed: {INSTALL_HINT}"
+        ) from None
+    return redis
+
+
+def redis_address(url: str) -> str:
+    """``host:port`` (or the socket path) of a Redis URL: what may be logged of it."""
+    try:
+        parts = urlsplit(url)
+        if parts.scheme == "unix":
+            return parts.path or "unix socket"
+        return f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
+    except ValueError:
+        return "an unparsable address"
+
+
+class RedisLink:
+    """A redis-py client plus what this process knows of Redis's health.
+
+    ``socket_timeout`` bounds a command against a Redis that hangs; ``connect_timeout`` one
+    that is gone. redis-py's own retries are off: a failed command is an outage, answered by
+    the fallback at once rather than after seconds of backoff.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        probe_interval: float = 5.0,
+        socket_timeout: float = 1.0,
+        connect_timeout: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        redis = import_redis()
+        self.address = redis_address(url)
+        self.probe_interval = probe_interval
+        self._clock = clock
+        try:
+            self.client: Redis = redis.Redis.from_url(
+                url,
+                socket_timeout=socket_timeout,
+                socket_connect_timeout=connect_timeout,
+                retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0),
+            )
+        except ValueError:
+            raise KISConfigError(
+                "redis_url (KIS_REDIS_URL) is not a Redis URL: expected redis://host:port/db, "
+                "rediss://... or unix:///path"
+            ) from None
+        self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+        self._lock = threading.Lock()
+        self._probing = threading.Lock()
+        self._up = True
+        self._next_probe = 0.0
+        self.recovered_at: float | None = None
+        self.outages = 0
+
+    @property
+    def up(self) -> bool:
+        """False from a failed command until a probe finds Redis answering again."""
+        return self._up
+
+    def run(self, operation: Callable[[Redis], T]) -> T:
+        """``operation(client)``; a Redis failure marks the link down and raises
+        :class:`KISRedisUnavailableError` (naming the host and port, nothing else)."""
+        try:
+            return operation(self.client)
+        except self._errors as exc:
+            self.mark_down(exc)
+            raise KISRedisUnavailableError(
+                f"Redis at {self.address} is unavailable ({type(exc).__name__})"
+            ) from None
+
+    def mark_down(self, exc: BaseException) -> None:
+        """Record an outage; the first failure of each outage logs the warning."""
+        with self._lock:
+            self._next_probe = self._clock() + self.probe_interval
+            if not self._up:
+                return
+            self._up = False
+            self.outages += 1
+        logger.warning(
+            "Redis at %s is unavailable (%s): using the local token store and a local share "
+            "of the request budget until it answers again (checked every %g s)",
+            self.address,
+            type(exc).__name__,
+            self.probe_interval,
+        )
+
+    def probe_due(self) -> bool:
+        """True when the link is down and the next probe may be made."""
+        return not self._up and self._clock() >= self._next_probe
+
+    def available(self) -> bool:
+        """Is Redis usable? While down, ``PING`` it if a probe is due (one thread at a time)."""
+        if self._up:
+            return True
+        if not self.probe_due() or not self._probing.acquire(blocking=False):
+            return False
+        try:
+            if not self.probe_due():
+                return self._up
+            try:
+                self.client.ping()
+            except self._errors:
+                with self._lock:
+                    self._next_probe = self._clock() + self.probe_interval
+                return False
+            with self._lock:
+                self._up = True
+                self.recovered_at = self._clock()
+            logger.warning(
+                "Redis at %s is reachable again: back to the shared tokens and budget", self.address
+            )
+            return True
+        finally:
+            self._probing.release()
+
+    def __repr__(self) -> str:
+        state = "up" if self._up else "down"
+        return f"RedisLink({self.address}, {state})"
+
+
+_links: dict[str, RedisLink] = {}
+_links_lock = threading.Lock()
+
+
+def shared_link(config: KISConfig, **options: Any) -> RedisLink:
+    """The process's link to ``config.redis_url`` (created on first use)."""
+    if config.redis_url is None:
+        raise KISConfigError("redis_url (KIS_REDIS_URL) is not set")
+    url = config.redis_url.get_secret_value()
+    with _links_lock:
+        link = _links.get(url)
+        if link is None:
+            link = RedisLink(url, probe_interval=config.redis_probe_interval, **options)
+            _links[url] = link
+        return link
+
+
+def close_shared_links() -> None:
+    """Close and forget every shared link (the next use connects afresh)."""
+    with _links_lock:
+        links = list(_links.values())
+        _links.clear()
+    for link in links:
+        link.client.close()
