@@ -16,7 +16,6 @@ factory.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from .config import KISConfig
 from .local_budget import LocalRateLimiter
 from .ratelimit import RateLimiter
+from .redaction import get_logger
 
 __all__ = [
     "BudgetKey",
@@ -34,7 +34,7 @@ __all__ = [
     "shared_rate_limiter",
 ]
 
-logger = logging.getLogger("stock_manager.kis.ratelimit")
+logger = get_logger("stock_manager.kis.ratelimit")
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ KIS_DOMAINS: dict[str, str] = {
 }
 
 _DEFAULT_RATE = {"real": 20.0, "paper": 2.0}
-_ACCOUNT_RE = re.compile(r"^(\d{8})-?(\d{2})$")
+_ACCOUNT_RE = re.compile(r"^([0-9]{8})-?([0-9]{2})$")  # ASCII digits only: \d takes any script
 _CORPORATE_FIELDS = ("personalseckey", "seq_no", "phone_number", "ip_addr")
 
 # What to tell the user for each field, when its value is rejected.
@@ -86,6 +86,8 @@ class KISConfig(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         validate_default=True,
+        # inf would pass gt=0 and fail deep inside a socket or the rate limiter instead.
+        allow_inf_nan=False,
     )
 
     kis_app_key: str | None = Field(
@@ -186,7 +188,15 @@ class KISConfig(BaseSettings):
             raise ValueError("must be an http(s) URL with a host")
         if parts.query or parts.fragment:
             raise ValueError("must not have a query or fragment")
+        _ = parts.port  # raises ValueError for a port outside 0-65535
         return value.rstrip("/")
+
+    @field_validator("token_cache_dir")
+    @classmethod
+    def _check_cache_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and "\x00" in str(value):
+            raise ValueError("must not contain a NUL byte")
+        return value
 
     @field_validator("account_no")
     @classmethod
