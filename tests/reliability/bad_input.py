@@ -79,8 +79,8 @@ class Case:
 
 
 def bug(raises: type[BaseException], finding: str) -> pytest.MarkDecorator:
-    """The row is a known bug (/work/notes/findings.md): today it raises ``raises``."""
-    return pytest.mark.xfail(strict=True, raises=raises, reason=f"findings.md {finding}")
+    """The row is a known bug (``finding`` says which): today it raises ``raises``."""
+    return pytest.mark.xfail(strict=True, raises=raises, reason=f"known bug: {finding}")
 
 
 def _param(case: Case, marks: tuple[pytest.MarkDecorator, ...]) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bad_input import Ctx, at_raw, at_sandbox, bug, order, price
+from bad_input import Ctx, at_raw, at_sandbox, order, price
 from raw_server import Reply
 from reliability_helpers import (
     APPROVAL_PATH,
@@ -28,7 +28,6 @@ from stock_manager.adapters.broker.kis import (
     KISServerError,
     KISTokenIssueThrottledError,
     KISTransportError,
-    KISUsageError,
 )
 
 __all__ = ["RAW_ROWS", "SANDBOX_ROWS"]
@@ -259,14 +258,12 @@ RAW_ROWS = [
         price,
         KISProtocolError,
         _price(_rt(200, None, output={})),
-        bug(KISBusinessError, "F12"),
     ),
     at_raw(
         "200-rt-cd-null-to-an-order",
         order,
         KISAmbiguousOutcomeError,
         _order(_rt(200, None, output={})),
-        bug(KISBusinessError, "F12"),
     ),
     at_raw("200-json-array", price, KISProtocolError, _price(Reply.json(200, [{"rt_cd": "0"}]))),
     at_raw("200-not-utf8", price, KISProtocolError, _price(Reply.raw(200, b'{"rt_cd":"\xff"}'))),
@@ -287,7 +284,6 @@ RAW_ROWS = [
         _all_pages,
         KISProtocolError,
         _page(ctx_area_fk100={"a": 1}, ctx_area_nk100="B"),
-        bug(KISUsageError, "F15"),
     ),
     at_raw(
         "302-to-another-host",

@@ -497,7 +497,7 @@ def test_records_of_the_clients_child_loggers_are_masked(caplog: pytest.LogCaptu
     secret = "child-logger-secret-" + "w" * 30
     register_secret(secret)
     # budgets.py logs on stock_manager.kis.ratelimit: a filter on stock_manager.kis alone would
-    # not see its records (findings.md F14).
+    # not see its records.
     from stock_manager.adapters.broker.kis import budgets
 
     with caplog.at_level(logging.DEBUG, logger="stock_manager"):

@@ -451,6 +451,13 @@ def parse_response(
         )
 
     if "rt_cd" in data:
+        if not isinstance(data["rt_cd"], str | int) or isinstance(data["rt_cd"], bool):
+            # Not a verdict at all: for an order the outcome is unknown, never "refused".
+            raise KISProtocolError(
+                "KIS sent an rt_cd that is not a code",
+                status_code=status_code,
+                excerpt=_excerpt(body),
+            )
         if str(data["rt_cd"]).strip() != "0" or not ok_status:
             fail(data.get("msg_cd"), data.get("msg1"))
     elif "error_code" in data:
@@ -547,6 +554,8 @@ class PageCursor:
             )
         for key, value in response.items():
             if key.lower().startswith("ctx_area_"):
+                if not isinstance(value, str | int):  # the server's fault, not the caller's
+                    raise KISProtocolError(f"KIS sent a {key} that is not a continuation key")
                 self.params[key.upper()] = value
         self.tr_cont = "N"
         return True
