@@ -58,6 +58,7 @@ from stock_manager.adapters.broker.kis import (
     RateLimiter,
     RetryPolicy,
 )
+from stock_manager.adapters.broker.kis.bodies import balance_params
 from stock_manager.sandbox import KISSandbox
 
 RESULTS = Path(__file__).resolve().parent / "results" / "rate_limit.json"
@@ -72,20 +73,7 @@ def _calls(config: KISConfig, jitter: float) -> list[Call]:
     """What the workers call in turn: the price, and with jitter also the (delayed) balance."""
     calls: list[Call] = [("inquire-price", PRICE_PARAMS)]
     if jitter > 0:
-        balance = {
-            "CANO": config.cano,
-            "ACNT_PRDT_CD": config.acnt_prdt_cd,
-            "AFHR_FLPR_YN": "N",
-            "OFL_YN": "",
-            "INQR_DVSN": "02",
-            "UNPR_DVSN": "01",
-            "FUND_STTL_ICLD_YN": "N",
-            "FNCG_AMT_AUTO_RDPT_YN": "N",
-            "PRCS_DVSN": "00",
-            "CTX_AREA_FK100": "",
-            "CTX_AREA_NK100": "",
-        }
-        calls.append(("inquire-balance", balance))
+        calls.append(("inquire-balance", balance_params(config)))
     return calls
 
 

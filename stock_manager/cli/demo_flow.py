@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
+from stock_manager.adapters.broker.kis.bodies import balance_params, cash_order_body
 
 from .output import fingerprint, mask, timestamps
 from .transcript import Transcript
@@ -31,31 +32,7 @@ DEMO_SYMBOLS = ("005930", "000660", "035420", "035720", "051910")
 
 def order_body(config: KISConfig, symbol: str, quantity: int = 1) -> dict[str, str]:
     """A cash order body: ``quantity`` shares of ``symbol`` at the market price."""
-    return {
-        "CANO": config.cano,
-        "ACNT_PRDT_CD": config.acnt_prdt_cd,
-        "PDNO": symbol,
-        "ORD_DVSN": "01",  # market order, so ORD_UNPR is 0
-        "ORD_QTY": str(quantity),
-        "ORD_UNPR": "0",
-    }
-
-
-def balance_params(config: KISConfig) -> dict[str, str]:
-    """The query of inquire-balance for the configured account, from the first page."""
-    return {
-        "CANO": config.cano,
-        "ACNT_PRDT_CD": config.acnt_prdt_cd,
-        "AFHR_FLPR_YN": "N",
-        "OFL_YN": "",
-        "INQR_DVSN": "02",
-        "UNPR_DVSN": "01",
-        "FUND_STTL_ICLD_YN": "N",
-        "FNCG_AMT_AUTO_RDPT_YN": "N",
-        "PRCS_DVSN": "00",
-        "CTX_AREA_FK100": "",
-        "CTX_AREA_NK100": "",
-    }
+    return cash_order_body(config, symbol, quantity)
 
 
 def _won(value: Any) -> str:

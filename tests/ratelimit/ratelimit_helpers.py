@@ -15,6 +15,7 @@ from stock_manager.adapters.broker.kis import (
     RateLimiter,
     RetryPolicy,
 )
+from stock_manager.adapters.broker.kis.bodies import balance_params, cash_order_body
 from stock_manager.sandbox import KISSandbox
 
 #: The shared fixtures of tests/conftest.py.
@@ -55,32 +56,13 @@ def balance(config: KISConfig) -> Call:
     return Call(
         "GET",
         "inquire-balance",
-        {
-            "CANO": config.cano,
-            "ACNT_PRDT_CD": config.acnt_prdt_cd,
-            "AFHR_FLPR_YN": "N",
-            "OFL_YN": "",
-            "INQR_DVSN": "02",
-            "UNPR_DVSN": "01",
-            "FUND_STTL_ICLD_YN": "N",
-            "FNCG_AMT_AUTO_RDPT_YN": "N",
-            "PRCS_DVSN": "00",
-            "CTX_AREA_FK100": "",
-            "CTX_AREA_NK100": "",
-        },
+        balance_params(config),
     )
 
 
 def buy(config: KISConfig, quantity: int, unit_price: int = 1000) -> Call:
     """A limit buy of ``quantity`` shares: the quantity tells the orders apart."""
-    body = {
-        "CANO": config.cano,
-        "ACNT_PRDT_CD": config.acnt_prdt_cd,
-        "PDNO": "005930",
-        "ORD_DVSN": "00",
-        "ORD_QTY": str(quantity),
-        "ORD_UNPR": str(unit_price),
-    }
+    body = cash_order_body(config, "005930", quantity, unit_price)
     return Call("POST", "order-cash", body, "buy")
 
 

@@ -44,20 +44,3 @@ def order_body(
         "ORD_UNPR": str(price),
         **extra,
     }
-
-
-def balance_params(config: KISConfig) -> dict[str, str]:
-    """inquire-balance query parameters for ``config``'s account."""
-    return {
-        "CANO": config.cano,
-        "ACNT_PRDT_CD": config.acnt_prdt_cd,
-        "AFHR_FLPR_YN": "N",
-        "OFL_YN": "",
-        "INQR_DVSN": "02",
-        "UNPR_DVSN": "01",
-        "FUND_STTL_ICLD_YN": "N",
-        "FNCG_AMT_AUTO_RDPT_YN": "N",
-        "PRCS_DVSN": "00",
-        "CTX_AREA_FK100": "",
-        "CTX_AREA_NK100": "",
-    }

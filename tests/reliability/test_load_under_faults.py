@@ -26,7 +26,6 @@ from reliability_helpers import (
     PRICE,
     PRICE_PATH,
     ConfigFactory,
-    balance_params,
     order_body,
 )
 
@@ -36,6 +35,7 @@ from stock_manager.adapters.broker.kis import (
     KISRestClient,
     RetryPolicy,
 )
+from stock_manager.adapters.broker.kis.bodies import balance_params
 from stock_manager.sandbox import KISSandbox
 
 WORKERS = 64

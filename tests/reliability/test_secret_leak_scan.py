@@ -38,7 +38,6 @@ from reliability_helpers import (
     PRICE,
     PRICE_PATH,
     TOKEN_PATH,
-    balance_params,
     order_body,
 )
 from typer.testing import CliRunner
@@ -52,6 +51,7 @@ from stock_manager.adapters.broker.kis import (
     KISRestClient,
     TokenKey,
 )
+from stock_manager.adapters.broker.kis.bodies import balance_params
 from stock_manager.adapters.broker.kis.protocol import parse_response
 from stock_manager.adapters.broker.kis.redaction import register_secret
 from stock_manager.cli import app

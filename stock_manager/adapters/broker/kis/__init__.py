@@ -19,6 +19,7 @@ by processes through Redis, with :mod:`.fallback_store` / :mod:`.fallback_budget
 from __future__ import annotations
 
 from .aio import AsyncKISRestClient
+from .bodies import balance_params, cash_order_body
 from .budgets import BudgetKey, RateLimiterRegistry, shared_rate_limiter
 from .catalog import ApiSpec, Catalog, get_catalog
 from .client import KISRestClient
@@ -125,6 +126,8 @@ __all__ = [
     "TokenManager",
     "TokenStore",
     "UnlimitedRateLimiter",
+    "balance_params",
+    "cash_order_body",
     "default_token_directory",
     "error_for",
     "get_catalog",
