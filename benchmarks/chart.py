@@ -99,22 +99,25 @@ def _per_call(ax: Axes, scenario: Mapping[str, Any]) -> None:
     ax.grid(axis="y", alpha=0.3, zorder=0)
     lines = []
     for ratio in scenario.get("ratios", []):
-        goal = f" (goal {_goal(ratio['goal'])})" if ratio["goal"] else ""
-        cpu = f"   client CPU {ratio['cpu']['median']:.2f}" if ratio.get("cpu") else ""
-        text = f"{ratio['name']} = {ratio['value']:.2f}{goal}{_mark(ratio['met'])}{cpu}"
-        lines.append((text, _verdict_colour(ratio["met"])))
-    ax.set_ylim(0, top * (1.18 + 0.1 * len(lines)))
-    for index, (text, colour) in enumerate(lines):
+        low, high = ratio["ci95"]
+        goal = f"   goal {_goal(ratio['goal'])}{_mark(ratio['met'])}" if ratio["goal"] else ""
+        lines.append(
+            (f"{ratio['name']} = {ratio['value']:.3f}{goal}", _verdict_colour(ratio["met"]), 8.5)
+        )
+        cpu = f",  client CPU {ratio['cpu']['median']:.2f}" if ratio.get("cpu") else ""
+        lines.append((f"    95% CI {low:.2f}-{high:.2f}{cpu}", "#57606a", 7.5))
+    ax.set_ylim(0, top * (1.15 + 0.055 * len(lines)))
+    for index, (text, colour, size) in enumerate(lines):
         ax.text(
             0.02,
-            0.97 - index * 0.085,
+            0.975 - index * 0.05,
             text,
             transform=ax.transAxes,
             ha="left",
             va="top",
-            fontsize=8.5,
+            fontsize=size,
             color=colour,
-            fontweight="bold",
+            fontweight="bold" if size > 8 else "normal",
         )
     rounds = scenario.get("rounds")
     ax.set_title(
@@ -130,9 +133,16 @@ def _saturation(ax: Axes, scenario: Mapping[str, Any]) -> None:
     goal = scenario.get("goal_ratio", 0.97)
     labels = [r.get("label") or f"{r['environment']}\n{r['limit']:g}/s\n{r['mode']}" for r in runs]
     ratios = [r["ratio"] * 100 for r in runs]
-    ok = [r["ratio"] >= goal and r["rate_limited"] == 0 for r in runs]
+    colours = [
+        GREY
+        if r.get("baseline")
+        else GREEN
+        if r["ratio"] >= goal and r["rate_limited"] == 0
+        else RED
+        for r in runs
+    ]
     positions = range(len(runs))
-    ax.bar(positions, ratios, color=[GREEN if good else RED for good in ok], width=0.6, zorder=2)
+    ax.bar(positions, ratios, color=colours, width=0.6, zorder=2)
     ax.axhline(goal * 100, color="#24292f", ls="--", lw=1, label=f"goal ≥ {goal:.0%}, EGW00201 = 0")
     ax.legend(fontsize=8, loc="lower center", framealpha=0.9)
     for x, run, value in zip(positions, runs, ratios, strict=True):
@@ -203,7 +213,7 @@ def _throughput(ax: Axes, scenario: Mapping[str, Any]) -> None:
     for x, value in zip(positions, values, strict=True):
         ax.text(x, value, f"{value:,.0f}", ha="center", va="bottom", fontsize=8)
     ax.set_xticks(list(positions))
-    ax.set_xticklabels(labels, fontsize=7)
+    ax.set_xticklabels(labels, fontsize=7, rotation=35, ha="right")
     ax.set_ylabel("requests per second", fontsize=8)
     ax.grid(axis="y", alpha=0.3, zorder=0)
     ax.set_title(scenario["title"], fontsize=10, loc="left", fontweight="bold")
@@ -244,8 +254,8 @@ def render(report: Mapping[str, Any], path: Path) -> Path:
         f"Python {report['python']}, {report['cpus']} CPUs, sandbox in a child process\n"
         f"$ {report['command']}\n"
         "Variants alternate in rounds (A B C, C B A ...). Bars: median wall time per call; "
-        "thick whisker IQR, thin min-max. Ratios: median of per-round ratios (green: goal met, "
-        "red: missed); client CPU = the same ratio over this process's CPU time.",
+        "thick whisker IQR, thin min-max. Ratios: median of per-round ratios [bootstrap 95% CI] "
+        "(green: goal met, red: missed); client CPU: the same ratio over the client's CPU time.",
         fontsize=11,
     )
     figure.tight_layout(rect=(0, 0, 1, 0.93))

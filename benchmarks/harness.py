@@ -12,6 +12,7 @@ the variants' medians is kept beside it as a cross-check.
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -39,6 +40,7 @@ __all__ = [
     "as_table_rows",
     "check",
     "format_figure",
+    "median_ci",
     "paired_ratios",
     "timed",
 ]
@@ -203,8 +205,26 @@ def paired_ratios(rounds: Rounds, spec: RatioSpec, *, cpu: bool = False) -> list
     return [a / b for a, b in zip(top, bottom, strict=True) if b > 0]
 
 
+def median_ci(
+    values: Sequence[float], *, level: float = 0.95, resamples: int = 2000
+) -> tuple[float, float]:
+    """A bootstrap confidence interval for the median of ``values`` (seeded: reproducible).
+
+    It says how far the headline median could move with other rounds: a ratio of 1.08 whose
+    interval is 0.98-1.15 does not tell a goal of 1.10 met from missed.
+    """
+    if len(values) < 2:
+        return (values[0], values[0]) if values else (float("nan"), float("nan"))
+    pick = random.Random(8).choices
+    medians = sorted(statistics.median(pick(values, k=len(values))) for _ in range(resamples))
+    tail = (1 - level) / 2
+    return medians[int(tail * resamples)], medians[min(resamples - 1, int((1 - tail) * resamples))]
+
+
 def _ratio_json(rounds: Rounds, spec: RatioSpec) -> dict[str, Any]:
-    per_round = Spread.of(paired_ratios(rounds, spec))
+    ratios = paired_ratios(rounds, spec)
+    per_round = Spread.of(ratios)
+    low, high = median_ci(ratios)
     of_medians = rounds.spread(spec.numerator).median / rounds.spread(spec.denominator).median
     cpu = paired_ratios(rounds, spec, cpu=True)
     entry: dict[str, Any] = {
@@ -214,6 +234,7 @@ def _ratio_json(rounds: Rounds, spec: RatioSpec) -> dict[str, Any]:
         # The headline: the median of per-round ratios (each round's variants ran side by side).
         "value": per_round.median,
         "per_round": per_round.to_json(),
+        "ci95": [low, high],
         "of_medians": of_medians,
         # Diagnostic, no goal: the same ratio over this process's CPU time.
         "cpu": Spread.of(cpu).to_json() if cpu else None,
@@ -357,8 +378,10 @@ def timed(run: Callable[[], ScenarioResult]) -> ScenarioResult:
 
 
 def format_figure(value: float) -> str:
-    """A count as an integer, anything else with three decimals."""
-    return str(value) if isinstance(value, int) else f"{value:.3f}"
+    """A count as an integer, a rate as a whole number, a ratio with three decimals."""
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}"
 
 
 def as_table_rows(result: ScenarioResult) -> list[tuple[str, str, str]]:
@@ -374,7 +397,9 @@ def as_table_rows(result: ScenarioResult) -> list[tuple[str, str, str]]:
         verdict = "" if ratio["met"] is None else ("met" if ratio["met"] else "MISSED")
         goal = f" goal {ratio['goal']}" if ratio["goal"] else ""
         cpu = f"; cpu {ratio['cpu']['median']:.2f}" if ratio.get("cpu") else ""
-        rows.append((ratio["name"], f"{ratio['value']:.2f}{goal}{cpu}", verdict))
+        low, high = ratio["ci95"]
+        value = f"{ratio['value']:.3f} [{low:.2f}-{high:.2f}]{goal}{cpu}"
+        rows.append((ratio["name"], value, verdict))
     for item in result.data.get("checks", []):
         verdict = "met" if item["met"] else "MISSED"
         value = format_figure(item["value"])

@@ -22,7 +22,11 @@ def _rows(scenario: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
         value = f"{v['median']:,.0f} µs/call (IQR {v['q1']:,.0f}-{v['q3']:,.0f})"
         rows.append((f"{name}: {v['label']}", value, "", ""))
     for ratio in scenario.get("ratios", []):
-        value = f"{ratio['value']:.2f} (ratio of medians {ratio['of_medians']:.2f})"
+        low, high = ratio["ci95"]
+        value = (
+            f"{ratio['value']:.3f} (95% CI {low:.2f}-{high:.2f}; ratio of medians "
+            f"{ratio['of_medians']:.2f}; client CPU {ratio['cpu']['median']:.2f})"
+        )
         rows.append((ratio["name"], value, ratio["goal"] or "", _verdict(ratio["met"])))
     for run in scenario.get("runs", []):
         if "label" in run:
@@ -33,6 +37,8 @@ def _rows(scenario: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
             f"{run['achieved_per_second']:.2f}/s = {run['ratio']:.1%} of {run['limit']:g}/s, "
             f"EGW00201 {run['rate_limited']}"
         )
+        if "steady_ratio" in run:
+            value += f" (steady {run['steady_ratio']:.1%})"
         if "tokens_issued" in run:
             value += f", tokens issued {run['tokens_issued']}"
         rows.append((figure, value, "", ""))
@@ -56,8 +62,9 @@ def summary_markdown(report: Mapping[str, Any]) -> str:
         f"{report['command']}      # or: python3 dev.py bench",
         "```",
         "",
-        "Variants alternate in rounds (A B C, C B A, ...); times are medians across rounds and "
-        "ratios are medians of per-round ratios.",
+        "Variants alternate in rounds (A B C, C B A, ...); times are medians across rounds; "
+        "ratios are medians of per-round ratios with a bootstrap 95% confidence interval; "
+        "client CPU is the same ratio over the client process's CPU time.",
         "",
         "| scenario | figure | value | goal | verdict |",
         "|---|---|---|---|---|",
@@ -66,5 +73,8 @@ def summary_markdown(report: Mapping[str, Any]) -> str:
         for index, (figure, value, goal, verdict) in enumerate(_rows(scenario)):
             title = scenario["title"] if index == 0 else ""
             lines.append(f"| {title} | {figure} | {value} | {goal} | {verdict} |")
+    notes = [f"- {s['name']}: {s['note']}" for s in report["scenarios"] if s.get("note")]
+    if notes:
+        lines += ["", "Notes:", "", *notes]
     lines += ["", "![benchmarks](benchmarks/results/bench.png)", ""]
     return "\n".join(lines)

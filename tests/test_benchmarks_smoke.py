@@ -61,6 +61,9 @@ def test_per_call_scenarios_have_variants_spreads_and_ratios(
             assert len(variant["cpu_samples"]) == 2
         for ratio in scenario["ratios"]:
             assert ratio["value"] > 0 and ratio["of_medians"] > 0
+            low, high = ratio["ci95"]
+            assert low <= ratio["value"] <= high
+            assert ratio["cpu"]["median"] > 0
             assert isinstance(ratio["met"], bool)
             assert ratio["goal"].startswith(("<=", ">="))
     names = [r["name"] for r in hashkey["ratios"]]
