@@ -1,0 +1,46 @@
+"""The sans-I/O core: KIS calls in, :class:`PreparedRequest` out (:mod:`.requests`); reply bytes
+in, a :class:`KISResponse` or a typed error out (:mod:`.replies`). Nothing here opens a socket, so
+all of it is tested with plain values.
+"""
+
+from __future__ import annotations
+
+from .replies import (
+    PageCursor,
+    parse_approval_key,
+    parse_hashkey,
+    parse_response,
+    parse_token_grant,
+)
+from .requests import (
+    HEADER_VALUE,
+    JSON_CONTENT_TYPE,
+    KST,
+    PreparedRequest,
+    build_approval_request,
+    build_hashkey_request,
+    build_request,
+    build_revoke_request,
+    build_token_request,
+    encode_body,
+    resolve_url,
+)
+
+__all__ = [
+    "HEADER_VALUE",
+    "JSON_CONTENT_TYPE",
+    "KST",
+    "PageCursor",
+    "PreparedRequest",
+    "build_approval_request",
+    "build_hashkey_request",
+    "build_request",
+    "build_revoke_request",
+    "build_token_request",
+    "encode_body",
+    "parse_approval_key",
+    "parse_hashkey",
+    "parse_response",
+    "parse_token_grant",
+    "resolve_url",
+]

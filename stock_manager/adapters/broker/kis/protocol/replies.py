@@ -1,0 +1,202 @@
+"""Reply bytes in, a :class:`KISResponse` or a typed error out (the reply half of the core).
+
+Anything KIS would not send (HTML, a cut-short body, a field of the wrong type) becomes a
+:class:`KISProtocolError` whose excerpt never shows a credential.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, NoReturn
+
+from ..errors import KISProtocolError, KISUsageError, error_for
+from ..redaction import redact, register_secret
+from ..response import KISResponse
+from ..tokens import AccessToken
+from .requests import HEADER_VALUE, KST, PreparedRequest
+
+__all__ = [
+    "PageCursor",
+    "parse_approval_key",
+    "parse_hashkey",
+    "parse_response",
+    "parse_token_grant",
+]
+
+_EXCERPT_CHARS = 120
+# Long runs of token-like characters in an excerpt may be a credential the client never got to
+# register (a reply cut short mid-token), so excerpts mask them all.
+_CREDENTIAL_LIKE = re.compile(r"[A-Za-z0-9._~+/=-]{16,}")
+
+
+def _excerpt(body: bytes) -> str:
+    text = body[: _EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
+    text = " ".join(text.split())
+    return _CREDENTIAL_LIKE.sub("***", redact(text[:_EXCERPT_CHARS]))
+
+
+def _decode(status_code: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        raise KISProtocolError("KIS sent an empty reply", status_code=status_code)
+    content_type = headers.get("content-type", "").lower()
+    if "html" in content_type or body.lstrip()[:1] == b"<":
+        raise KISProtocolError(
+            "KIS sent an HTML page instead of JSON", status_code=status_code, excerpt=_excerpt(body)
+        )
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):  # undecodable, cut short, or nested absurdly deep
+        raise KISProtocolError(
+            "KIS sent a reply that is not valid JSON (cut short?)",
+            status_code=status_code,
+            excerpt=_excerpt(body),
+        ) from None
+    if not isinstance(data, dict):
+        raise KISProtocolError(
+            f"KIS sent a JSON {type(data).__name__} where an object was expected",
+            status_code=status_code,
+            excerpt=_excerpt(body),
+        )
+    return data
+
+
+def parse_response(
+    status_code: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    request: PreparedRequest | None = None,
+) -> KISResponse:
+    """Read one KIS reply: a :class:`KISResponse`, or the typed error it stands for.
+
+    Understands both envelopes: ``rt_cd``/``msg_cd``/``msg1`` (the gateway) and
+    ``error_code``/``error_description`` (OAuth). Anything unreadable raises
+    :class:`KISProtocolError` with a short excerpt, secrets masked.
+    """
+    lower = {k.lower(): v for k, v in headers.items()}
+    data = _decode(status_code, lower, body)
+    ok_status = 200 <= status_code < 300
+    tr_id = lower.get("tr_id") or (request.tr_id if request else None)
+    gt_uid = lower.get("gt_uid")
+
+    def fail(code: Any, message: Any) -> NoReturn:
+        raise error_for(
+            str(code or "").strip(),
+            str(message or "").strip(),
+            status_code=status_code,
+            tr_id=tr_id,
+            gt_uid=gt_uid,
+            body=data,
+        )
+
+    if "rt_cd" in data:
+        if not isinstance(data["rt_cd"], str | int) or isinstance(data["rt_cd"], bool):
+            # Not a verdict at all: for an order the outcome is unknown, never "refused".
+            raise KISProtocolError(
+                "KIS sent an rt_cd that is not a code",
+                status_code=status_code,
+                excerpt=_excerpt(body),
+            )
+        if str(data["rt_cd"]).strip() != "0" or not ok_status:
+            fail(data.get("msg_cd"), data.get("msg1"))
+    elif "error_code" in data:
+        fail(data["error_code"], data.get("error_description"))
+    elif not ok_status:
+        fail("", f"HTTP {status_code} without a KIS error code")
+    return KISResponse(data, status_code=status_code, headers=lower, request=request)
+
+
+def _required_str(data: Mapping[str, Any], key: str, what: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise KISProtocolError(f"{what} reply has no {key}")
+    if not HEADER_VALUE.fullmatch(value):  # it will travel in a header; refuse it now
+        raise KISProtocolError(f"{what} reply has an unusable {key} (not printable ASCII)")
+    return value
+
+
+def parse_token_grant(data: Mapping[str, Any], *, now: datetime | None = None) -> AccessToken:
+    """The :class:`AccessToken` in a ``/oauth2/tokenP`` reply.
+
+    The expiry comes from ``access_token_token_expired`` (``%Y-%m-%d %H:%M:%S``, Korean time),
+    which stays right when KIS hands out the same token again; ``expires_in`` is the fallback.
+    """
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    value = _required_str(data, "access_token", "the token")
+    register_secret(value)
+    expires_at: datetime | None = None
+    stamp = data.get("access_token_token_expired")
+    if isinstance(stamp, str):
+        try:
+            parsed = datetime.strptime(stamp.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=KST)
+            expires_at = parsed.astimezone(UTC)
+        except (ValueError, OverflowError):
+            expires_at = None
+    if expires_at is None:
+        seconds = data.get("expires_in")
+        try:
+            expires_at = now + timedelta(seconds=int(str(seconds)))
+        except (ValueError, OverflowError):
+            raise KISProtocolError(
+                "the token reply has neither a usable access_token_token_expired nor expires_in"
+            ) from None
+    if expires_at <= now:
+        raise KISProtocolError("KIS sent an access token that has already expired")
+    token_type = data.get("token_type")
+    return AccessToken(
+        value=value,
+        expires_at=expires_at,
+        issued_at=now,
+        token_type=token_type if isinstance(token_type, str) and token_type else "Bearer",
+    )
+
+
+def parse_approval_key(data: Mapping[str, Any]) -> str:
+    """The websocket approval key in a ``/oauth2/Approval`` reply."""
+    value = _required_str(data, "approval_key", "the approval")
+    register_secret(value)
+    return value
+
+
+def parse_hashkey(data: Mapping[str, Any]) -> str:
+    """The ``HASH`` in a ``/uapi/hashkey`` reply (upper-case, as KIS sends it)."""
+    value = _required_str(data, "HASH", "the hashkey")
+    register_secret(value)
+    return value
+
+
+class PageCursor:
+    """Paging state for ``iter_pages``: the params and ``tr_cont`` of the next request.
+
+    After each page, :meth:`advance` copies the reply's ``ctx_area_*`` values back as the
+    ``CTX_AREA_*`` params and switches ``tr_cont`` to ``N``; past ``max_pages`` pages that still
+    say "more" it raises :class:`KISProtocolError`, so a misbehaving server cannot loop forever.
+    """
+
+    def __init__(self, params: Mapping[str, Any] | None, max_pages: int) -> None:
+        if max_pages < 1:
+            raise KISUsageError(f"max_pages must be at least 1, not {max_pages}")
+        self.params: dict[str, Any] = dict(params or {})
+        self.tr_cont = ""
+        self.max_pages = max_pages
+        self.pages = 0
+
+    def advance(self, response: KISResponse) -> bool:
+        """Take in the page just read; True if another one should be asked for."""
+        self.pages += 1
+        if not response.has_next:
+            return False
+        if self.pages >= self.max_pages:
+            raise KISProtocolError(
+                f"KIS still reports more pages (tr_cont={response.tr_cont!r}) after "
+                f"max_pages={self.max_pages}: raise max_pages if that is expected"
+            )
+        for key, value in response.items():
+            if key.lower().startswith("ctx_area_"):
+                if not isinstance(value, str | int):  # the server's fault, not the caller's
+                    raise KISProtocolError(f"KIS sent a {key} that is not a continuation key")
+                self.params[key.upper()] = value
+        self.tr_cont = "N"
+        return True
