@@ -123,7 +123,7 @@ def exchange(request: PreparedRequest, policy: RetryPolicy) -> Flow[KISResponse]
         permit: Permit | None = None
         if request.rate_limited:
             permit = yield AcquireBudget(sending)
-        sent_at = datetime.now(UTC)
+        sent_at = time.time()  # a float: a datetime is built only for an ambiguous order
         try:
             raw: RawResponse = yield Send(sending, permit)
             return parse_response(raw.status_code, raw.headers, raw.content, sending)
@@ -147,12 +147,12 @@ def exchange(request: PreparedRequest, policy: RetryPolicy) -> Flow[KISResponse]
 
 
 def _ambiguous(
-    request: PreparedRequest, failure: KISError, sent_at: datetime
+    request: PreparedRequest, failure: KISError, sent_at: float
 ) -> KISAmbiguousOutcomeError:
     return KISAmbiguousOutcomeError(
         f"order {request.method} {request.path} (tr_id={request.tr_id}) may or may not have "
         f"been executed: {failure}",
-        sent_at=sent_at,
+        sent_at=datetime.fromtimestamp(sent_at, UTC),
         body=request.body,
         tr_id=request.tr_id,
         path=request.path,

@@ -102,8 +102,11 @@ class LocalRateLimiter:
         self._id = next(_limiter_ids)
         self._generations = itertools.count()
         self._lock = threading.Lock()
-        start = clock()
-        self._idle: list[tuple[float, int]] = [(start, slot) for slot in range(self.capacity)]
+        self._start = clock()
+        # Slots are made on first use (a huge rate must not cost a huge heap up front): slots
+        # below _made exist, in _idle or _busy; the others have never been used.
+        self._made = 0
+        self._idle: list[tuple[float, int]] = []
         self._busy: dict[int, int] = {}  # slot -> generation of its outstanding permit
         self._waiters: deque[_Waiter] = deque()
 
@@ -111,9 +114,11 @@ class LocalRateLimiter:
 
     def acquire(self) -> Permit:
         """Block this thread until a request may be sent."""
-        event = threading.Event()
-        waiter = _Waiter(event.set)
-        grant = self._take(waiter)
+        grant = self._take(None)  # the common case: a slot is there, no event needed
+        if grant is None:
+            event = threading.Event()
+            waiter = _Waiter(event.set)
+            grant = self._take(waiter)
         if grant is None:
             try:
                 event.wait()
@@ -132,14 +137,16 @@ class LocalRateLimiter:
 
     async def aacquire(self) -> Permit:
         """Wait in this task, without blocking the event loop, until a request may be sent."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
+        grant = self._take(None)
+        if grant is None:
+            loop = asyncio.get_running_loop()
+            future: asyncio.Future[None] = loop.create_future()
 
-        def wake() -> None:
-            loop.call_soon_threadsafe(_settle, future)
+            def wake() -> None:
+                loop.call_soon_threadsafe(_settle, future)
 
-        waiter = _Waiter(wake)
-        grant = self._take(waiter)
+            waiter = _Waiter(wake)
+            grant = self._take(waiter)
         if grant is None:
             try:
                 await future
@@ -175,11 +182,15 @@ class LocalRateLimiter:
 
     # -- bookkeeping (every method below that touches state holds the lock) --------------------
 
-    def _take(self, waiter: _Waiter) -> _Grant | None:
-        """The least-rested idle slot, or None after queueing ``waiter`` for the next release."""
+    def _take(self, waiter: _Waiter | None) -> _Grant | None:
+        """The least-rested free slot, or None (after queueing ``waiter``, if given)."""
         with self._lock:
+            if self._made < self.capacity:  # a never-used slot rests least of all
+                self._made += 1
+                return self._reserve(self._made - 1, self._start)
             if not self._idle:
-                self._waiters.append(waiter)
+                if waiter is not None:
+                    self._waiters.append(waiter)
                 return None
             free_at, slot = heapq.heappop(self._idle)
             return self._reserve(slot, free_at)
