@@ -204,6 +204,26 @@ def test_file_modes_and_contents(tmp_path: Path) -> None:
     assert stored["kind"] == "access_token"
 
 
+def test_stale_temporaries_of_killed_writers_are_swept(tmp_path: Path) -> None:
+    store = FileTokenStore(tmp_path)
+    stale = tmp_path / f".{KEY.name}.killedwriter.tmp"
+    young = tmp_path / f".{KEY.name}.otherwriter.tmp"  # perhaps another writer, mid-save
+    for leftover in (stale, young):
+        leftover.write_text('{"token": "half-writ')
+    long_ago = time.time() - 3600
+    os.utime(stale, (long_ago, long_ago))
+    store.save(KEY, entry("fresh-token-value"))
+    assert not stale.exists()
+    assert young.exists()
+    assert store.load(KEY) == entry("fresh-token-value")
+
+
+def test_whitespace_around_secrets_is_dropped() -> None:
+    settings = config(kis_app_secret=SECRET + "\n", kis_app_key=" " + APP_KEY + "\n")
+    assert settings.app_secret == SECRET
+    assert settings.app_key == APP_KEY
+
+
 @pytest.mark.parametrize(
     "damage",
     [

@@ -174,8 +174,11 @@ class KISConfig(BaseSettings):
     @field_validator("kis_app_secret", "personalseckey", "redis_url", mode="before")
     @classmethod
     def _blank_secret_is_unset(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
-            return None
+        # KIS secrets never hold whitespace: a stray newline from a .env or a paste would only
+        # come back as EGW00105, so it is dropped here.
+        if isinstance(value, str):
+            value = value.strip()
+            return value or None
         return value
 
     @field_validator("base_url")

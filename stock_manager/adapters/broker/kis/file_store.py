@@ -14,6 +14,7 @@ import json
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -28,6 +29,7 @@ __all__ = ["FileTokenStore", "default_token_directory"]
 
 _DIRECTORY_MODE = 0o700
 _FILE_MODE = 0o600
+_STALE_TEMPORARY_SECONDS = 60.0
 
 
 def default_token_directory() -> Path:
@@ -91,6 +93,7 @@ class FileTokenStore:
                 os.fsync(stream.fileno())
             os.replace(temporary, path)
             temporary = None
+            self._sweep_stale_temporaries(key)
         except OSError as exc:
             raise KISTokenStoreError(
                 f"could not write the token cache entry {path} ({_reason(exc)}): "
@@ -101,6 +104,15 @@ class FileTokenStore:
                 with suppress(OSError):
                     os.unlink(temporary)
         self._sync_directory()
+
+    def _sweep_stale_temporaries(self, key: TokenKey) -> None:
+        # A writer killed between mkstemp and rename leaves its temporary file (0600, perhaps
+        # holding a token). Old ones are removed; a young one may be another writer's, mid-save.
+        cutoff = time.time() - _STALE_TEMPORARY_SECONDS
+        for stale in self.directory.glob(f".{key.name}.*.tmp"):
+            with suppress(OSError):
+                if stale.stat().st_mtime < cutoff:
+                    stale.unlink()
 
     def discard(self, key: TokenKey, value: str) -> bool:
         """Tombstone ``key``'s entry if it still holds ``value`` (under the key's lock)."""
