@@ -27,6 +27,7 @@ from stock_manager.adapters.broker.kis import (
     KISTransportError,
     RetryPolicy,
 )
+from stock_manager.adapters.broker.kis.bodies import cash_order_body
 from stock_manager.adapters.broker.kis.protocol import encode_body
 from stock_manager.sandbox import KISSandbox
 
@@ -44,14 +45,8 @@ NO_RETRY = RetryPolicy(max_retries=0, sleep=False)
 def order(
     config: KISConfig, pdno: str = "005930", qty: int = 1, price: int = 70000
 ) -> dict[str, str]:
-    return {
-        "CANO": config.cano,
-        "ACNT_PRDT_CD": config.acnt_prdt_cd,
-        "PDNO": pdno,
-        "ORD_DVSN": "00",
-        "ORD_QTY": str(qty),
-        "ORD_UNPR": str(price),
-    }
+    """A limit cash order for ``config``'s account (defaults: 1 share of 005930 at 70,000)."""
+    return cash_order_body(config, pdno, qty, price)
 
 
 async def test_hashkey_call_like_the_seed(

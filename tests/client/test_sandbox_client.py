@@ -22,24 +22,12 @@ from stock_manager.adapters.broker.kis import (
     KISTokenExpiredError,
     TokenManager,
 )
+from stock_manager.adapters.broker.kis.bodies import balance_params, cash_order_body
 from stock_manager.adapters.broker.kis.protocol import encode_body
 from stock_manager.sandbox import KISSandbox
 
 ConfigFor = Callable[..., KISConfig]
 SandboxFactory = Callable[..., KISSandbox]
-
-BALANCE_PARAMS = {
-    "AFHR_FLPR_YN": "N",
-    "OFL_YN": "",
-    "INQR_DVSN": "02",
-    "UNPR_DVSN": "01",
-    "FUND_STTL_ICLD_YN": "N",
-    "FNCG_AMT_AUTO_RDPT_YN": "N",
-    "PRCS_DVSN": "00",
-    "CTX_AREA_FK100": "",
-    "CTX_AREA_NK100": "",
-}
-
 
 PRICE = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"}
 
@@ -47,18 +35,8 @@ PRICE = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"}
 def order(
     config: KISConfig, pdno: str = "005930", qty: int = 1, price: int = 70000
 ) -> dict[str, str]:
-    return {
-        "CANO": config.cano,
-        "ACNT_PRDT_CD": config.acnt_prdt_cd,
-        "PDNO": pdno,
-        "ORD_DVSN": "00",
-        "ORD_QTY": str(qty),
-        "ORD_UNPR": str(price),
-    }
-
-
-def balance_params(config: KISConfig) -> dict[str, str]:
-    return {"CANO": config.cano, "ACNT_PRDT_CD": config.acnt_prdt_cd, **BALANCE_PARAMS}
+    """A limit cash order for ``config``'s account (defaults: 1 share of 005930 at 70,000)."""
+    return cash_order_body(config, pdno, qty, price)
 
 
 def test_seed_snippet_runs_verbatim(

@@ -187,9 +187,7 @@ class KISInvalidTokenError(KISAPIError):
 
 
 class KISTokenExpiredError(KISInvalidTokenError):
-    """The access token has expired (EGW00123)."""
-
-    hint = "get a fresh access token (the client does this once by itself)"
+    """The access token has expired (EGW00123); the hint is its parent's."""
 
 
 class KISTokenIssueThrottledError(KISAPIError):
