@@ -6,13 +6,36 @@ cached by the same managers and stores.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["APPROVAL_KEY_LIFETIME", "AccessToken", "approval_key_token"]
+__all__ = [
+    "APPROVAL_KEY_LIFETIME",
+    "MAX_CREDENTIAL_LENGTH",
+    "AccessToken",
+    "approval_key_token",
+    "is_credential_value",
+]
 
 # KIS documents 24 hours for an approval key and sends no expiry with it.
 APPROVAL_KEY_LIFETIME = timedelta(hours=24)
+
+#: KIS's tokens are JWTs of a few hundred bytes; anything far longer is damage, not a token.
+MAX_CREDENTIAL_LENGTH = 4096
+# Visible ASCII only: a token, approval key or hashkey travels in a header, and one with a space,
+# CR/LF or a control character would fail every call (and be quoted in the HTTP library's error).
+_CREDENTIAL_VALUE = re.compile(r"[\x21-\x7e]+")
+
+
+def is_credential_value(value: object) -> bool:
+    """True when ``value`` can be sent as a token, approval key or hashkey: a non-empty string
+    of visible ASCII (no spaces, no line breaks) of at most :data:`MAX_CREDENTIAL_LENGTH`."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_CREDENTIAL_LENGTH
+        and _CREDENTIAL_VALUE.fullmatch(value) is not None
+    )
 
 
 @dataclass(frozen=True)
