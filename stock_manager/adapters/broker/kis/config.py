@@ -55,6 +55,8 @@ _FIXES: dict[str, str] = {
     "account_no": 'the account number as "NNNNNNNN-NN" (8 digits, dash, 2-digit product code)',
     "timeout": "a positive number of seconds",
     "connect_timeout": "a positive number of seconds",
+    "request_deadline": "a positive number of seconds for one attempt, or unset for the default",
+    "max_reply_bytes": "a positive number of bytes (default 4 MiB)",
     "token_store": '"file" or "memory"',
     "token_cache_dir": "a directory path, or unset for the user cache directory",
     "token_refresh_margin": "a number of seconds >= 0",
@@ -109,6 +111,10 @@ class KISConfig(BaseSettings):
 
     timeout: float = Field(default=10.0, gt=0)
     connect_timeout: float = Field(default=5.0, gt=0)
+    # One wall-clock bound per attempt, whatever the server trickles; unset: see `attempt_deadline`.
+    request_deadline: float | None = Field(default=None, gt=0)
+    # KIS replies are kilobytes: a reply (decoded) beyond this is refused, not buffered.
+    max_reply_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
 
     token_store: Literal["file", "memory"] = "file"  # noqa: S105 (a store kind, not a secret)
     token_cache_dir: Path | None = None
@@ -161,6 +167,7 @@ class KISConfig(BaseSettings):
         "base_url",
         "account_no",
         "rate_limit_per_second",
+        "request_deadline",
         "token_cache_dir",
         mode="before",
     )
@@ -237,6 +244,13 @@ class KISConfig(BaseSettings):
     def rest_base_url(self) -> str:
         """Where REST calls go: ``base_url`` if set, else the KIS domain of the environment."""
         return self.base_url or KIS_DOMAINS[self.environment]
+
+    @property
+    def attempt_deadline(self) -> float:
+        """Wall-clock seconds one attempt may take, end to end: ``request_deadline``, else the
+        connect timeout plus twice the read timeout (a slow but steady reply fits; a trickle
+        that resets the read timeout byte by byte does not)."""
+        return self.request_deadline or self.connect_timeout + 2 * self.timeout
 
     @property
     def requests_per_second(self) -> float:
