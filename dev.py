@@ -51,7 +51,10 @@ def task_demo(argv: list[str]) -> int:
 
 
 def task_test(argv: list[str]) -> int:
-    """Lint, format check, strict types, then the whole test suite."""
+    """Lint, format check, strict types, then the whole test suite, on every core.
+
+    ``-n 0`` (or any ``-n``) overrides the parallelism; other arguments go to pytest as given.
+    """
     py = _python()
     for step in (
         [py, "-m", "ruff", "check", "."],
@@ -60,7 +63,8 @@ def task_test(argv: list[str]) -> int:
     ):
         if run(*step) != 0:
             return 1
-    code = run(py, "-m", "pytest", *argv)
+    parallel = [] if any(a == "-n" or a.startswith("-n") for a in argv) else ["-n", "auto"]
+    code = run(py, "-m", "pytest", *parallel, *argv)
     if code == 5:  # pytest found no test: never let that pass as green
         print("no tests ran", file=sys.stderr)
         return 1

@@ -10,11 +10,16 @@
   credentials and account, an in-memory token store and a temporary token cache directory;
   ``.env`` files are not read.
 * ``anyio_backend``: async tests (``@pytest.mark.anyio``) run on asyncio.
+* ``figures``: the session's counters of the reliability suite (inputs tried, faults survived,
+  calls made, leaks found), printed at the end of the run so the figures come from the suite
+  itself. Under pytest-xdist each worker hands its counters to the controller, which adds them
+  up; these hooks live here because the controller loads only this conftest.
 """
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +28,8 @@ import pytest
 
 from stock_manager.adapters.broker.kis import KISConfig
 from stock_manager.sandbox import KISSandbox
+
+_FIGURES: Counter[str] = Counter()
 
 SandboxFactory = Callable[..., KISSandbox]
 ConfigFor = Callable[..., KISConfig]
@@ -86,3 +93,27 @@ def config_for(tmp_path: Path) -> ConfigFor:
         return KISConfig(_env_file=None, **values)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def figures() -> Counter[str]:
+    return _FIGURES
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller prints the sum
+        workeroutput["reliability_figures"] = dict(_FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent when xdist is not installed
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    _FIGURES.update(getattr(node, "workeroutput", {}).get("reliability_figures", {}))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _FIGURES:
+        return
+    terminalreporter.section("reliability figures")
+    for name in sorted(_FIGURES):
+        terminalreporter.write_line(f"{name}: {_FIGURES[name]}")

@@ -5,13 +5,11 @@
 * ``rel_config(server, **overrides)``: a :class:`KISConfig` for a sandbox or a
   :class:`~raw_server.RawServer` (memory token store, a client rate limit that never waits,
   no retries unless asked: failures show on the first attempt).
-* ``figures``: the session's counters (inputs tried, faults survived, calls made, leaks found),
-  printed at the end of the run so the issue's figures come from the suite itself.
+* ``figures`` (in tests/conftest.py): the session's counters, printed at the end of the run.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,8 +19,6 @@ from reliability_helpers import ConfigFactory, Server
 
 from stock_manager.adapters.broker.kis import KISConfig
 from stock_manager.sandbox import KISSandbox
-
-_FIGURES: Counter[str] = Counter()
 
 
 @pytest.fixture(scope="module")
@@ -59,16 +55,3 @@ def rel_config(tmp_path: Path) -> ConfigFactory:
         return KISConfig(_env_file=None, **values)
 
     return make
-
-
-@pytest.fixture(scope="session")
-def figures() -> Counter[str]:
-    return _FIGURES
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not _FIGURES:
-        return
-    terminalreporter.section("reliability figures (issue 9)")
-    for name in sorted(_FIGURES):
-        terminalreporter.write_line(f"{name}: {_FIGURES[name]}")
