@@ -4,6 +4,12 @@ Keyword arguments win over environment variables, which win over ``.env``. Every
 variable is ``KIS_`` plus the field name in capitals, except the two credentials, which are
 ``KIS_APP_KEY`` and ``KIS_APP_SECRET`` for the fields ``kis_app_key`` and ``kis_app_secret``.
 
+A ``.env`` file in the working directory may name the server (``base_url``) and Redis
+(``redis_url``) only for credentials it holds too: with the app key or secret from the environment
+or arguments, a ``base_url`` or ``redis_url`` from ``.env`` raises :class:`KISConfigError`, so a
+``.env`` that came with a checkout cannot send your credentials elsewhere. A ``base_url`` that is
+neither a KIS domain nor a loopback address is named in a warning.
+
 A missing app key or secret is not an error here, so that ``KISConfig()`` serves catalog look-ups
 (``get_tr_id``) without credentials; the client raises :class:`KISConfigError` the first time a
 request needs them. Every other invalid value raises :class:`KISConfigError` at construction.
@@ -16,23 +22,33 @@ request needs them. Every other invalid value raises :class:`KISConfigError` at 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import httpx
 from pydantic import (
     AliasChoices,
     Field,
     SecretStr,
     ValidationError,
+    field_serializer,
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    SettingsConfigDict,
+)
 from pydantic_settings.exceptions import SettingsError
+from pydantic_settings.sources import ENV_FILE_SENTINEL
 
 from .errors import KISConfigError
+from .redaction import logger
 
 __all__ = ["KIS_DOMAINS", "KISConfig"]
 
@@ -45,30 +61,56 @@ _DEFAULT_RATE = {"real": 20.0, "paper": 2.0}
 _ACCOUNT_RE = re.compile(r"^([0-9]{8})-?([0-9]{2})$")  # ASCII digits only: \d takes any script
 _CORPORATE_FIELDS = ("personalseckey", "seq_no", "phone_number", "ip_addr")
 
+# Upper bounds: a value past them is a typo, and 1e300 seconds would only fail later, as an
+# OverflowError deep inside a socket or a sleep. A day bounds every wait and every timeout.
+_DAY = 86_400.0
+_MAX_REPLY_BYTES = 1 << 30
+_MAX_RATE = 1e6
+# Below this a rate (or a share of it) turns into waits between requests longer than a day.
+_MIN_RATE = 0.001
+_MAX_RETRIES = 100
+
+# Credentials go only to destinations named by a source at least as trusted as theirs: a .env in
+# the working directory may come with a checkout, the environment and arguments come from the user.
+_DESTINATION_FIELDS = ("base_url", "redis_url")
+_CREDENTIAL_FIELDS = ("kis_app_key", "kis_app_secret", "personalseckey")
+_DOTENV = ".env"
+# KIS app secrets are about 180 characters; a much shorter one is a truncated paste or a test
+# value, and a short secret can only be masked where it stands alone (see redaction).
+_PLAUSIBLE_SECRET_LENGTH = 16
+# Host names as the resolver takes them (underscores too: container names have them).
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+_LOOPBACK_NAMES = ("localhost",)
+
 # What to tell the user for each field, when its value is rejected.
 _FIXES: dict[str, str] = {
     "kis_app_key": "the 36-character app key from the KIS developer portal",
     "kis_app_secret": "the app secret from the KIS developer portal",
     "environment": '"paper" (모의투자) or "real" (실전투자)',
     "custtype": '"P" (individual) or "B" (corporate, needs the corporate headers)',
-    "base_url": "an http(s) URL such as https://openapi.koreainvestment.com:9443, or unset",
+    "base_url": (
+        "an http(s) URL without user or password, such as "
+        "https://openapi.koreainvestment.com:9443, or unset"
+    ),
     "account_no": 'the account number as "NNNNNNNN-NN" (8 digits, dash, 2-digit product code)',
-    "timeout": "a positive number of seconds",
-    "connect_timeout": "a positive number of seconds",
-    "request_deadline": "a positive number of seconds for one attempt, or unset for the default",
-    "max_reply_bytes": "a positive number of bytes (default 4 MiB)",
+    "timeout": "a positive number of seconds, at most 86400 (a day)",
+    "connect_timeout": "a positive number of seconds, at most 86400 (a day)",
+    "request_deadline": (
+        "a positive number of seconds for one attempt, at most 86400, or unset for the default"
+    ),
+    "max_reply_bytes": "a positive number of bytes, at most 1 GiB (default 4 MiB)",
     "token_store": '"file" or "memory"',
     "token_cache_dir": "a directory path, or unset for the user cache directory",
-    "token_refresh_margin": "a number of seconds >= 0",
-    "token_max_wait": "a number of seconds >= 0",
-    "token_issue_interval": "a number of seconds >= 0 (KIS: 60)",
-    "rate_limit_per_second": "a positive number of requests per second, or unset for the default",
-    "max_retries": "an integer >= 0",
-    "retry_max_wait": "a number of seconds >= 0",
-    "redis_url": "a redis:// URL",
-    "redis_fallback_share": "a fraction of the rate limit, 0 < share <= 1 (e.g. 0.25)",
-    "redis_probe_interval": "a positive number of seconds",
-    "redis_lease_ttl": "a positive number of seconds",
+    "token_refresh_margin": "a number of seconds, 0 to 86400",
+    "token_max_wait": "a number of seconds, 0 to 86400",
+    "token_issue_interval": "a number of seconds, 0 to 86400 (KIS: 60)",
+    "rate_limit_per_second": "requests per second, 0.001 to 1000000, or unset for the default",
+    "max_retries": "an integer, 0 to 100",
+    "retry_max_wait": "a number of seconds, 0 to 86400",
+    "redis_url": "a redis:// URL (no spaces or control characters)",
+    "redis_fallback_share": "a fraction of the rate limit, 0.001 to 1 (e.g. 0.25)",
+    "redis_probe_interval": "a positive number of seconds, at most 86400",
+    "redis_lease_ttl": "a positive number of seconds, at most 86400",
 }
 
 
@@ -109,42 +151,85 @@ class KISConfig(BaseSettings):
     ip_addr: str | None = None
     mac_address: str | None = None
 
-    timeout: float = Field(default=10.0, gt=0)
-    connect_timeout: float = Field(default=5.0, gt=0)
+    timeout: float = Field(default=10.0, gt=0, le=_DAY)
+    connect_timeout: float = Field(default=5.0, gt=0, le=_DAY)
     # One wall-clock bound per attempt, whatever the server trickles; unset: see `attempt_deadline`.
-    request_deadline: float | None = Field(default=None, gt=0)
+    request_deadline: float | None = Field(default=None, gt=0, le=_DAY)
     # KIS replies are kilobytes: a reply (decoded) beyond this is refused, not buffered.
-    max_reply_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    max_reply_bytes: int = Field(default=4 * 1024 * 1024, gt=0, le=_MAX_REPLY_BYTES)
 
     token_store: Literal["file", "memory"] = "file"  # noqa: S105 (a store kind, not a secret)
     token_cache_dir: Path | None = None
-    token_refresh_margin: float = Field(default=600.0, ge=0)
-    token_max_wait: float = Field(default=90.0, ge=0)
+    token_refresh_margin: float = Field(default=600.0, ge=0, le=_DAY)
+    token_max_wait: float = Field(default=90.0, ge=0, le=_DAY)
     # KIS issues one token per minute per app key (EGW00133); a sandbox may allow more.
-    token_issue_interval: float = Field(default=60.0, ge=0)
+    token_issue_interval: float = Field(default=60.0, ge=0, le=_DAY)
 
-    rate_limit_per_second: float | None = Field(default=None, gt=0)
-    max_retries: int = Field(default=3, ge=0)
-    retry_max_wait: float = Field(default=30.0, ge=0)
+    rate_limit_per_second: float | None = Field(default=None, ge=_MIN_RATE, le=_MAX_RATE)
+    max_retries: int = Field(default=3, ge=0, le=_MAX_RETRIES)
+    retry_max_wait: float = Field(default=30.0, ge=0, le=_DAY)
 
     redis_url: SecretStr | None = None
     # While Redis is unreachable each process falls back to a local budget of this share of
     # the limit: 1/4 keeps up to four processes of one app key under KIS's limit together.
-    redis_fallback_share: float = Field(default=0.25, gt=0, le=1)
-    redis_probe_interval: float = Field(default=5.0, gt=0)
+    redis_fallback_share: float = Field(default=0.25, ge=_MIN_RATE, le=1)
+    redis_probe_interval: float = Field(default=5.0, gt=0, le=_DAY)
     # A token issuance lease; renewed while its holder lives, so this is what a crash costs.
-    redis_lease_ttl: float = Field(default=10.0, gt=0)
+    redis_lease_ttl: float = Field(default=10.0, gt=0, le=_DAY)
 
     def __init__(self, **values: Any) -> None:
         try:
             super().__init__(**values)
         except ValidationError as exc:
-            # `from None`: pydantic's text echoes input values, which may be secrets.
-            raise KISConfigError(_describe(exc)) from None
+            # pydantic's text echoes input values, which may be secrets.
+            problem: str | None = _describe(exc)
         except SettingsError as exc:
-            raise KISConfigError(
-                f"a KIS_* environment variable could not be parsed: {type(exc).__name__}"
-            ) from None
+            problem = f"a KIS_* environment variable could not be parsed: {type(exc).__name__}"
+        else:
+            problem = self._destination_problem(values)
+        if problem is not None:
+            # Raised outside the `except`, with the arguments dropped: an error tracker records
+            # chained exceptions and frame locals, and both would hold the secrets.
+            values.clear()
+            raise KISConfigError(problem) from None
+        self._warn_about_doubtful_values()
+
+    def _destination_problem(self, init_kwargs: dict[str, Any]) -> str | None:
+        """Why a server or Redis named by ``.env`` may not have credentials from a stronger
+        source, or None."""
+        sources = _field_sources(type(self), init_kwargs)
+        if not any(source == _DOTENV for source in sources.values()):
+            return None
+        moved = [f for f in _DESTINATION_FIELDS if getattr(self, f) and sources.get(f) == _DOTENV]
+        stronger = [
+            f"{f} from {sources[f]}"
+            for f in _CREDENTIAL_FIELDS
+            if getattr(self, f) and sources.get(f) not in (None, _DOTENV)
+        ]
+        if not (moved and stronger):
+            return None
+        names = ", ".join(f"{f} ({env_var(f)})" for f in moved)
+        return (
+            f"{names} comes from the .env file but the credentials do not "
+            f"({', '.join(stronger)}): credentials are never sent where a .env in the "
+            f"working directory points. Set {', '.join(env_var(f) for f in moved)} in the "
+            "environment or pass it as an argument, or put the credentials in that .env too"
+        )
+
+    def _warn_about_doubtful_values(self) -> None:
+        # Once per config, when it is built: the value itself is never logged.
+        secret = self.kis_app_secret.get_secret_value() if self.kis_app_secret else ""
+        if 0 < len(secret) < _PLAUSIBLE_SECRET_LENGTH:
+            logger.warning(
+                "kis_app_secret (KIS_APP_SECRET) is implausibly short (a KIS app secret is "
+                "about 180 characters): check that it is complete"
+            )
+        if self.base_url and not _is_kis_or_loopback(self.base_url):
+            logger.warning(
+                "base_url %s is neither a KIS domain nor a loopback address: the app key and "
+                "secret will be sent there",
+                self.base_url,
+            )
 
     # -- normalisation -------------------------------------------------------------------------
 
@@ -191,15 +276,38 @@ class KISConfig(BaseSettings):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str | None) -> str | None:
+        # Checked as httpx will send it, so that a bad URL fails here and not at the first call.
+        # No message quotes the value: it may hold a password.
         if value is None:
             return None
+        _refuse_hidden_characters(value)
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http(s) URL with a host")
+        if "@" in parts.netloc:
+            # httpx would send it as `Authorization: Basic`, in place of the KIS token.
+            raise ValueError("must not contain a user name or password (user:password@host)")
         if parts.query or parts.fragment:
             raise ValueError("must not have a query or fragment")
         _ = parts.port  # raises ValueError for a port outside 0-65535
+        if not parts.hostname.isascii():
+            # httpx would rewrite it to its xn-- form: a look-alike of a known name, or a typo.
+            raise ValueError("must have an ASCII host name (write an international one as xn--)")
+        try:
+            url = httpx.URL(value)
+            _ = url.host  # decodes xn-- labels: an IDNAError here would come at the first call
+        except (httpx.InvalidURL, ValueError):  # IDNAError is a ValueError
+            raise ValueError("is not a URL httpx can send to (check the host name)") from None
+        if not _is_host(url.raw_host.decode("ascii")):
+            raise ValueError("must name a valid host name or IP address")
         return value.rstrip("/")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _refuse_hidden_characters(value.get_secret_value())
+        return value
 
     @field_validator("token_cache_dir")
     @classmethod
@@ -292,12 +400,77 @@ class KISConfig(BaseSettings):
         cano, _, product = self.account_no.partition("-")
         return cano, product
 
+    @field_serializer("kis_app_key")
+    def _dump_app_key(self, value: str | None) -> str | None:
+        # Dumps show what the repr shows; `config.app_key` still gives the key itself.
+        return _app_key_preview(value)
+
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
-            if name == "kis_app_key" and isinstance(value, str):
-                yield name, f"{value[:4]}…" if len(value) > 4 else "…"
+            if name == "kis_app_key":
+                yield name, _app_key_preview(value)
             else:
                 yield name, value
+
+
+def _app_key_preview(value: str | None) -> str | None:
+    """The app key as logs, reprs and dumps show it: its first 4 characters."""
+    if value is None:
+        return None
+    return f"{value[:4]}…" if len(value) > 4 else "…"
+
+
+def _refuse_hidden_characters(value: str) -> None:
+    # urlsplit silently drops inner CR/LF/TAB, and httpx percent-encodes spaces: either way the
+    # URL used would not be the one written.
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        raise ValueError("must not contain spaces, line breaks or control characters")
+
+
+def _is_host(host: str) -> bool:
+    """True for an IP literal or a host name of non-empty labels (as httpx IDNA-encoded it)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return True
+    name = host.removesuffix(".")
+    labels = name.split(".")
+    return (
+        len(name) <= 253
+        and all(_HOST_LABEL.match(label) for label in labels)
+        # An all-digit last label is a mistyped IP address (1.2.3.4.5), never a domain.
+        and not labels[-1].isdigit()
+    )
+
+
+def _is_kis_or_loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").removesuffix(".").lower()
+    if host in _LOOPBACK_NAMES or any(urlsplit(d).hostname == host for d in KIS_DOMAINS.values()):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _field_sources(cls: type[KISConfig], init_kwargs: dict[str, Any]) -> dict[str, str]:
+    """Which source supplied each field: "arguments", "the environment" or ".env" (the highest
+    that has it, as pydantic-settings merges them)."""
+    env_file = init_kwargs.get("_env_file", ENV_FILE_SENTINEL)
+    if env_file == ENV_FILE_SENTINEL:
+        env_file = cls.model_config.get("env_file")
+    sources: dict[str, str] = {}
+    if env_file is not None:
+        encoding = init_kwargs.get("_env_file_encoding")
+        dotenv = DotEnvSettingsSource(cls, env_file=env_file, env_file_encoding=encoding)()
+        sources.update(dict.fromkeys(dotenv, _DOTENV))
+    sources.update(dict.fromkeys(EnvSettingsSource(cls)(), "the environment"))
+    for name in init_kwargs:
+        if not name.startswith("_"):
+            sources[name.lower()] = "arguments"
+    return sources
 
 
 def _missing(field: str) -> str:

@@ -5,19 +5,40 @@ hashkeys) is registered here as soon as it is known. :class:`RedactingFilter` re
 values with ``***`` in a log record's message, arguments and exception text. It is installed on the
 ``stock_manager.kis`` logger, where every record of this package is emitted; attach it to your own
 handlers too if you log ``httpx`` or other libraries at DEBUG level.
+
+A secret of :data:`SHORT_SECRET_LENGTH` characters or more is masked wherever it appears. A
+shorter one (a test secret such as ``"0"``) is masked only where it stands as a whole value, so
+that masking it does not mangle prices and names that merely contain it: ``appsecret=0`` becomes
+``appsecret=***`` while ``70000`` and ``v1.0.3`` stay as they are.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 
-__all__ = ["MASK", "RedactingFilter", "get_logger", "redact", "register_secret"]
+__all__ = [
+    "MASK",
+    "SHORT_SECRET_LENGTH",
+    "RedactingFilter",
+    "get_logger",
+    "redact",
+    "register_secret",
+]
 
 MASK = "***"
 
-# Short values would mask innocent text (and nothing this short is a real KIS secret).
-_MIN_SECRET_LENGTH = 8
+#: Below this length a secret is masked only as a whole value (see the module docstring).
+SHORT_SECRET_LENGTH = 8
+
+# A short secret is part of a longer word when a word character touches it, or a word character
+# behind a joiner (the "1." of "1.0", the "x-" of "x-abc"). Sentence punctuation after it
+# ("... is abc.") still lets it be masked.
+_WORD = "A-Za-z0-9_"
+_JOINER = r".\-+/"
+_BEFORE = rf"(?<![{_WORD}])(?<![{_WORD}][{_JOINER}])"
+_AFTER = rf"(?![{_WORD}])(?![{_JOINER}][{_WORD}])"
 
 
 class _Registry:
@@ -26,6 +47,7 @@ class _Registry:
         self.secrets: set[str] = set()
         # Longest first, so a token containing another secret is masked whole.
         self.ordered: tuple[str, ...] = ()
+        self.short: re.Pattern[str] | None = None
 
 
 _registry = _Registry()
@@ -33,13 +55,23 @@ _registry = _Registry()
 
 def register_secret(value: str | None) -> None:
     """Remember ``value`` so that it is masked wherever it would be logged."""
-    if not value or len(value) < _MIN_SECRET_LENGTH:
+    if not value:
         return
     with _registry.lock:
         if value in _registry.secrets:
             return
         _registry.secrets.add(value)
-        _registry.ordered = tuple(sorted(_registry.secrets, key=len, reverse=True))
+        if len(value) >= SHORT_SECRET_LENGTH:
+            long_ones = (s for s in _registry.secrets if len(s) >= SHORT_SECRET_LENGTH)
+            _registry.ordered = tuple(sorted(long_ones, key=len, reverse=True))
+        else:
+            shorts = sorted(
+                (s for s in _registry.secrets if len(s) < SHORT_SECRET_LENGTH),
+                key=len,
+                reverse=True,
+            )
+            alternatives = "|".join(re.escape(s) for s in shorts)
+            _registry.short = re.compile(f"{_BEFORE}(?:{alternatives}){_AFTER}")
 
 
 def redact(text: str) -> str:
@@ -47,6 +79,9 @@ def redact(text: str) -> str:
     for secret in _registry.ordered:
         if secret in text:
             text = text.replace(secret, MASK)
+    short = _registry.short
+    if short is not None:
+        text = short.sub(MASK, text)
     return text
 
 
@@ -54,7 +89,7 @@ class RedactingFilter(logging.Filter):
     """A logging filter that masks registered secrets; it never drops a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not _registry.ordered:
+        if not _registry.secrets:
             return True
         message = record.getMessage()
         cleaned = redact(message)
