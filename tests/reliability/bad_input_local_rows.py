@@ -101,6 +101,8 @@ def _tr_id(api_id: str, **kwargs: Any) -> Callable[[Ctx], Any]:
 CRLF = "a\r\nx-injected: 1"
 EVIL = "https://evil.example.com"
 NOWHERE = "/uapi/domestic-stock/v1/quotations/nothing-here"
+# With tr_id= a path off the catalog is not refused for its unknown TR_ID: its own defect is.
+PRICE_TR_ID = "FHKST01010100"
 
 CONFIG_ROWS = [
     local("missing-app-key", _price_with(kis_app_key=None), KISConfigError),
@@ -140,6 +142,11 @@ CONFIG_ROWS = [
     local("unknown-token-store", _with(token_store="disk"), KISConfigError),
     local("token-cache-dir-is-a-file", _file_as_cache_dir, KISTokenStoreError),
     local("token-cache-dir-with-nul", _nul_in_cache_dir, KISConfigError),
+    local(
+        "app-secret-not-sendable-in-a-header",
+        _price_with(kis_app_secret="S" * 170 + "한"),
+        KISConfigError,
+    ),
 ]
 
 ARGUMENT_ROWS = [
@@ -247,6 +254,49 @@ ARGUMENT_ROWS = [
     local(
         "tr-id-non-ascii",
         lambda c: c.order(variant=None, tr_id="VTTC0012U한"),
+        KISUsageError,
+    ),
+    # Outside HTTP's grammar: h11 refused these only after a token was fetched, an order was
+    # then reported "may or may not have been executed", a non-ASCII name escaped as a
+    # UnicodeEncodeError.
+    local(
+        "header-value-leading-space-on-an-order",
+        lambda c: c.order(headers={"x-note": " x"}),
+        KISUsageError,
+    ),
+    local("header-value-trailing-tab", _query(PRICE, headers={"x-note": "x\t"}), KISUsageError),
+    local("header-name-non-ascii", _query(PRICE, headers={"x-노트": "x"}), KISUsageError),
+    local(
+        "header-name-with-a-colon-on-an-order",
+        lambda c: c.order(headers={"x-note:": "x"}),
+        KISUsageError,
+    ),
+    local("query-value-nan", _query({**PRICE, "FID_INPUT_ISCD": float("nan")}), KISUsageError),
+    local("query-value-infinite", _query({**PRICE, "FID_INPUT_ISCD": float("inf")}), KISUsageError),
+    local("query-value-a-bool", _query({**PRICE, "FID_INPUT_ISCD": True}), KISUsageError),
+    local(
+        "url-of-100-kib",
+        lambda c: c.call("GET", PRICE_PATH + "x" * 100_000, PRICE, tr_id=PRICE_TR_ID),
+        KISUsageError,
+    ),
+    local(
+        "url-query-too-long",
+        _query({**PRICE, "FID_INPUT_ISCD": "0" * 9000}),
+        KISUsageError,
+    ),
+    local(
+        "url-with-nul-in-the-query",
+        lambda c: c.call("GET", PRICE_PATH + "?FID_INPUT_ISCD=\x00", PRICE),
+        KISUsageError,
+    ),
+    local(
+        "url-with-a-fullwidth-slash-after-the-host",
+        lambda c: c.call("GET", c.sandbox.base_url + "\uff0fuapi", PRICE),
+        KISUsageError,
+    ),
+    local(
+        "path-with-a-fullwidth-slash",
+        lambda c: c.call("GET", PRICE_PATH.replace("/v1/", "/v1\uff0f"), PRICE, tr_id=PRICE_TR_ID),
         KISUsageError,
     ),
     local("max-pages-zero", _pages, KISUsageError),

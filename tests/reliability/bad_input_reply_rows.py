@@ -206,6 +206,13 @@ RAW_ROWS = [
         _token(access_token="raw-token\r\nx-injected: 1" + "v" * 30),
     ),
     at_raw(
+        "token-with-surrounding-spaces",
+        price,
+        KISProtocolError,
+        _token(access_token=" raw-token-" + "v" * 40 + " "),
+    ),
+    at_raw("token-of-5000-characters", price, KISProtocolError, _token(access_token="v" * 5000)),
+    at_raw(
         "token-already-expired",
         price,
         KISProtocolError,
@@ -244,6 +251,18 @@ RAW_ROWS = [
         {HASHKEY_PATH: Reply.json(200, {"BODY": {"a": "1"}, "HASH": 12})},
     ),
     at_raw(
+        "hashkey-hash-with-a-trailing-space",
+        _hashkey,
+        KISProtocolError,
+        {HASHKEY_PATH: Reply.json(200, {"BODY": {"a": "1"}, "HASH": "a" * 64 + " "})},
+    ),
+    at_raw(
+        "approval-key-with-a-leading-space",
+        _approval_key,
+        KISProtocolError,
+        {APPROVAL_PATH: Reply.json(200, {"approval_key": " a2585daf-8c09-4587-9fce"})},
+    ),
+    at_raw(
         "approval-without-key",
         _approval_key,
         KISProtocolError,
@@ -272,6 +291,12 @@ RAW_ROWS = [
         price,
         KISProtocolError,
         _price(Reply.raw(200, _nested(100_000))),
+    ),
+    at_raw(
+        "200-a-number-of-5000-digits",
+        price,
+        KISProtocolError,
+        _price(Reply.raw(200, b'{"rt_cd":"0","output":{"n":' + b"7" * 5000 + b"}}")),
     ),
     at_raw(
         "paging-more-forever",

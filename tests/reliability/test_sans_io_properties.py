@@ -3,6 +3,9 @@
 * Any bytes, any status, any KIS-ish headers given to ``parse_response`` give a KISResponse or a
   KISError, never another exception; a registered secret in the bytes never shows in the error.
 * The grant, hashkey and approval parsers turn any JSON object into their value or a KISError.
+* Any extra header and any path either is refused by ``build_request`` (KISUsageError) or is one
+  httpx and h11 send as given: nothing they would refuse after a token was fetched, or for an
+  order after "sending", gets past the sans-I/O core.
 * Any JSON object body is serialised once: the hashkey request carries exactly the bytes the
   order carries, byte for byte, and those bytes decode back to the body. Against the sandbox,
   the bytes on the wire agree too and the gateway accepts the signature.
@@ -18,6 +21,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import h11
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -31,6 +35,7 @@ from stock_manager.adapters.broker.kis import (
     KISInvalidHashkeyError,
     KISResponse,
     KISRestClient,
+    KISUsageError,
 )
 from stock_manager.adapters.broker.kis.protocol import (
     build_hashkey_request,
@@ -196,6 +201,52 @@ def test_any_hashkey_or_approval_reply_is_a_value_or_a_kis_error(reply: dict[str
             assert str(exc)
             continue
         assert value == reply[key] and isinstance(value, str) and value
+
+
+# -- what build_request accepts, the transport sends ---------------------------------------------
+
+# Near-misses of HTTP's grammar: spaces and tabs at either end, controls, non-ASCII, separators.
+header_text = st.text(
+    alphabet=st.sampled_from(
+        " \t\r\n\x00\x01\x7f:;,/\\\"()<>@=?[]{}한\uff0f\u212aaZ09-_.~!#$%&'*+^`|"
+    ),
+    max_size=8,
+)
+path_text = st.text(
+    alphabet=st.sampled_from("/aZ09-_.~%?&=#:@ \t\r\n\x00\x7f\\한\uff0f[]"), max_size=24
+)
+
+
+def _h11_accepts(request: Any) -> None:
+    """Raise as httpx and h11 would when sending ``request`` (a PreparedRequest)."""
+    url = httpx.URL(request.url)
+    raw = httpx.Request(request.method, url, headers=dict(request.headers)).headers.raw
+    h11.Request(method=request.method.encode(), target=url.raw_path, headers=raw)
+
+
+@FAST
+@given(name=header_text, value=header_text)
+def test_a_header_build_request_accepts_is_one_h11_accepts(name: str, value: str) -> None:
+    examples["extra headers (build_request vs h11)"] += 1
+    try:
+        request = build_request(
+            CONFIG, "POST", ORDER_PATH, {}, variant="buy", headers={name: value}
+        )
+    except KISUsageError:
+        return
+    _h11_accepts(request)
+    assert request.headers[name.lower()] == value
+
+
+@FAST
+@given(path=path_text)
+def test_a_path_build_request_accepts_is_one_httpx_sends(path: str) -> None:
+    examples["paths (build_request vs httpx)"] += 1
+    try:
+        request = build_request(CONFIG, "GET", "/uapi/x/" + path, tr_id="X")
+    except KISUsageError:
+        return
+    _h11_accepts(request)
 
 
 # -- hashkey signing: the same bytes -----------------------------------------------------------

@@ -9,7 +9,10 @@ garbled replies, dropped replies, lost order replies), a revoked token replayed,
 client, and the CLI commands, with DEBUG logging on for ``stock_manager`` and the root logger.
 
 Searched: every log record (caplog at DEBUG, and a root handler formatting tracebacks), the
-str/repr/attributes/traceback of every exception, the str/repr of the objects a user holds,
+str/repr/attributes/traceback of every exception, the locals of every frame in the tracebacks of
+those exceptions and of the exceptions chained to them (as an error tracker records them: the
+repr of each local, and of the items of dicts, lists and tuples), the str/repr of the objects a
+user holds,
 everything the CLI printed, anything else printed to stdout/stderr, and every file written under
 the test's temporary directory (the token cache may hold tokens and approval keys, never the
 secret nor the raw app key).
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from raw_server import RawServer, Reply, token_reply
 from reliability_helpers import (
     APPROVAL_PATH,
@@ -66,6 +70,7 @@ class Evidence:
     def __init__(self) -> None:
         self.texts: list[tuple[str, str]] = []
         self.errors: list[BaseException] = []
+        self.frames_walked = 0
 
     def add(self, source: str, text: str) -> None:
         self.texts.append((source, text))
@@ -74,16 +79,72 @@ class Evidence:
         for thing in objects:
             self.add(f"{source}: {type(thing).__name__}", f"{thing!s}\n{thing!r}")
 
-    def expect_error(self, source: str, call: Callable[[], Any]) -> BaseException:
+    def expect_error(
+        self, source: str, call: Callable[[], Any], *, frames: bool = True
+    ) -> BaseException:
+        """Call, expect a KISError, keep it as evidence (with its frames' locals if ``frames``)."""
         try:
             call()
         except KISError as exc:
-            self.errors.append(exc)
-            details = repr({k: v for k, v in vars(exc).items() if not k.startswith("_")})
-            self.add(f"{source}: {type(exc).__name__}", f"{exc!s}\n{exc!r}\n{details}")
-            self.add(f"{source}: traceback", "".join(traceback.format_exception(exc)))
+            self.add_error(source, exc, frames=frames)
             return exc
         pytest.fail(f"{source}: no error")
+
+    def add_error(self, source: str, exc: BaseException, *, frames: bool = True) -> None:
+        self.errors.append(exc)
+        details = repr({k: v for k, v in vars(exc).items() if not k.startswith("_")})
+        self.add(f"{source}: {type(exc).__name__}", f"{exc!s}\n{exc!r}\n{details}")
+        self.add(f"{source}: traceback", "".join(traceback.format_exception(exc)))
+        if frames:
+            self.frames_walked += 1
+            for where, text in frame_locals(exc):
+                self.add(f"{source}: {where}", text)
+
+
+def frame_locals(exc: BaseException) -> Iterator[tuple[str, str]]:
+    """(frame and variable, text) for every local of every frame in the traceback of ``exc``
+    and of the exceptions chained to it, as an error tracker records them.
+
+    The chain is followed as Python prints it and as error trackers walk it: ``__cause__``, else
+    ``__context__`` unless suppressed (``raise ... from None``). Frames of this test module are
+    skipped: they are the user's code, which holds whatever the user passed.
+    """
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        chained = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+        if chained is not None:
+            pending.append(chained)
+        tb = current.__traceback__
+        while tb is not None:
+            code = tb.tb_frame.f_code
+            if code.co_filename != __file__:
+                for name, value in tb.tb_frame.f_locals.items():
+                    where = f"local {name} of {code.co_name} ({Path(code.co_filename).name})"
+                    yield where, "\n".join(_reprs(value, depth=3))
+            tb = tb.tb_next
+
+
+def _reprs(value: Any, depth: int) -> Iterator[str]:
+    try:
+        yield repr(value)
+    except Exception as exc:  # a broken repr is no leak; say so and go on
+        yield f"<repr failed: {type(exc).__name__}>"
+    if depth == 0:
+        return
+    if isinstance(value, dict):
+        items: list[Any] = [*list(value.items())[:200]]
+        for key, item in items:
+            yield from _reprs(key, depth - 1)
+            yield from _reprs(item, depth - 1)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in list(value)[:200]:
+            yield from _reprs(item, depth - 1)
 
 
 @pytest.fixture
@@ -184,6 +245,7 @@ def test_no_secret_leaks_anywhere(
     figures["leak scan: texts searched"] += len(evidence.texts)
     figures["leak scan: files searched"] += len(files)
     figures["leak scan: errors provoked"] += len(evidence.errors)
+    figures["leak scan: tracebacks whose frame locals were searched"] += evidence.frames_walked
     figures["leak scan: markers"] += sum(len(values) for values in markers.values())
     figures["leaks found"] += len(leaks)
     assert not leaks, f"{len(leaks)} leak(s): {sorted(set(leaks))}"
@@ -191,6 +253,7 @@ def test_no_secret_leaks_anywhere(
     assert len(caplog.records) > 50
     kinds = {type(exc).__name__ for exc in evidence.errors}
     assert len(kinds) >= 14, kinds
+    assert evidence.frames_walked >= len(evidence.errors) - 5
     assert any(path.suffix == ".json" for path in files)
 
 
@@ -233,6 +296,20 @@ def _library_scenario(
             "foreign URL",
             lambda: client.make_request("GET", "https://evil.example.com" + PRICE_PATH),
         )
+        # Refused while the request is built: no frame of these tracebacks may hold the secret.
+        for name, value in (("x-note", "a\r\nx: 1"), ("x-note", " padded "), ("x 노트", "x")):
+            order = functools.partial(client.make_request, "POST", ORDER_PATH, body)
+            evidence.expect_error(
+                f"header {name!r}", functools.partial(order, variant="buy", headers={name: value})
+            )
+        nan = {**PRICE, "FID_INPUT_ISCD": float("nan")}
+        evidence.expect_error("query nan", lambda: client.make_request("GET", PRICE_PATH, nan))
+        evidence.expect_error(
+            "url too long", lambda: client.make_request("GET", PRICE_PATH + "x" * 10_000)
+        )
+        unsendable_secret = config(kis_app_secret=settings.app_secret + "한", token_store="memory")
+        with KISRestClient(unsendable_secret) as unsendable:
+            evidence.expect_error("config secret not ASCII", unsendable.access_token)
         evidence.expect_error("variant", lambda: client.make_request("POST", ORDER_PATH, body))
         evidence.expect_error(
             "unknown api", lambda: client.make_request("GET", api_id="no-such-api")
@@ -314,8 +391,7 @@ async def _async_scenario(config: Callable[..., KISConfig], evidence: Evidence) 
                 "POST", ORDER_PATH, order_body(settings, quantity=10**6, price=10**6), variant="buy"
             )
         except KISError as exc:
-            evidence.errors.append(exc)
-            evidence.add("async: business error", f"{exc!s}\n{exc!r}\n{traceback.format_exc()}")
+            evidence.add_error("async: business error", exc)
         await client.revoke()
 
 
@@ -331,7 +407,11 @@ def _config_errors(
     ]
     for values in bad_values:
         arguments = {"kis_app_key": app_key, "kis_app_secret": secret, **values}
-        evidence.expect_error(f"config {sorted(values)}", functools.partial(_config, arguments))
+        # Passed in clear as arguments, the secret is in the frames of the call by construction
+        # (KISConfig.__init__'s own **values): only the message and traceback text are searched.
+        evidence.expect_error(
+            f"config {sorted(values)}", functools.partial(_config, arguments), frames=False
+        )
     with monkeypatch.context() as env:
         env.setenv("KIS_APP_SECRET", secret)
         env.setenv("KIS_TIMEOUT", secret)
@@ -503,3 +583,32 @@ def test_records_of_the_clients_child_loggers_are_masked(caplog: pytest.LogCaptu
     with caplog.at_level(logging.DEBUG, logger="stock_manager"):
         budgets.logger.warning("request budget %s", secret)
     assert caplog.records and secret not in caplog.text
+
+
+# -- leaks through frame locals of requests refused while being built -------------------------
+
+
+def test_no_frame_of_a_request_refused_while_built_holds_the_secret() -> None:
+    from stock_manager.adapters.broker.kis.protocol import build_hashkey_request, build_request
+
+    secret = "frame-locals-marker-secret-" + "f" * 40
+    settings = KISConfig(
+        _env_file=None, kis_app_key="A" * 36, kis_app_secret=secret, base_url="http://127.0.0.1:1"
+    )
+    unsendable = settings.model_copy(update={"kis_app_secret": SecretStr(secret + "\x00")})
+    order = functools.partial(build_request, settings, "POST", ORDER_PATH, {}, variant="buy")
+    calls: list[Callable[[], Any]] = [
+        functools.partial(order, headers={"x-note": "a\r\nx: 1"}),
+        functools.partial(order, headers={"x-note": " padded"}),
+        functools.partial(order, headers={"x 노트": "x"}),
+        functools.partial(order, headers={"x-note": 1}),
+        lambda: build_request(settings, "GET", PRICE_PATH, {"FID_INPUT_ISCD": float("nan")}),
+        lambda: build_request(settings, "GET", PRICE_PATH, {"X": "x" * 9000}),
+        lambda: build_request(unsendable, "GET", PRICE_PATH, PRICE),
+        lambda: build_hashkey_request(unsendable, b"{}"),
+    ]
+    for call in calls:
+        with pytest.raises(KISError) as caught:
+            call()
+        leaks = [where for where, text in frame_locals(caught.value) if secret in text]
+        assert not leaks, f"{caught.value!r}: the secret is in {leaks}"

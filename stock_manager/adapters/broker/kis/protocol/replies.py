@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
+from ..access_token import MAX_CREDENTIAL_LENGTH, is_credential_value
 from ..errors import KISProtocolError, KISUsageError, error_for
 from ..redaction import redact, register_secret
 from ..response import KISResponse
 from ..tokens import AccessToken
-from .requests import HEADER_VALUE, KST, PreparedRequest
+from .requests import KST, PreparedRequest
 
 __all__ = [
     "PageCursor",
@@ -48,9 +50,16 @@ def _decode(status_code: int, headers: Mapping[str, str], body: bytes) -> dict[s
         )
     try:
         data = json.loads(body.decode("utf-8"))
-    except (ValueError, RecursionError):  # undecodable, cut short, or nested absurdly deep
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # cut short, not UTF-8
         raise KISProtocolError(
             "KIS sent a reply that is not valid JSON (cut short?)",
+            status_code=status_code,
+            excerpt=_excerpt(body),
+        ) from None
+    except ValueError:  # valid JSON, but an integer past Python's int-string conversion limit
+        raise KISProtocolError(
+            f"KIS sent a reply holding a number with more than {sys.get_int_max_str_digits()} "
+            "digits, which Python refuses to read",
             status_code=status_code,
             excerpt=_excerpt(body),
         ) from None
@@ -108,13 +117,20 @@ def parse_response(
     return KISResponse(data, status_code=status_code, headers=lower, request=request)
 
 
-def _required_str(data: Mapping[str, Any], key: str, what: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value:
+def _required_credential(data: Mapping[str, Any], key: str, what: str) -> str:
+    """``data[key]`` if it can travel in a header as a token, approval key or hash.
+
+    Refused now, not at every later call (where the HTTP library's error would quote it). The
+    value is never bound to a local here: error trackers record the locals of every frame.
+    """
+    if is_credential_value(data.get(key)):
+        return str(data[key])
+    if data.get(key) in (None, ""):
         raise KISProtocolError(f"{what} reply has no {key}")
-    if not HEADER_VALUE.fullmatch(value):  # it will travel in a header; refuse it now
-        raise KISProtocolError(f"{what} reply has an unusable {key} (not printable ASCII)")
-    return value
+    raise KISProtocolError(
+        f"{what} reply has an unusable {key}: not a string of at most {MAX_CREDENTIAL_LENGTH} "
+        "visible ASCII characters (surrounding spaces or line breaks?)"
+    )
 
 
 def parse_token_grant(data: Mapping[str, Any], *, now: datetime | None = None) -> AccessToken:
@@ -124,7 +140,7 @@ def parse_token_grant(data: Mapping[str, Any], *, now: datetime | None = None) -
     which stays right when KIS hands out the same token again; ``expires_in`` is the fallback.
     """
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    value = _required_str(data, "access_token", "the token")
+    value = _required_credential(data, "access_token", "the token")
     register_secret(value)
     expires_at: datetime | None = None
     stamp = data.get("access_token_token_expired")
@@ -155,14 +171,14 @@ def parse_token_grant(data: Mapping[str, Any], *, now: datetime | None = None) -
 
 def parse_approval_key(data: Mapping[str, Any]) -> str:
     """The websocket approval key in a ``/oauth2/Approval`` reply."""
-    value = _required_str(data, "approval_key", "the approval")
+    value = _required_credential(data, "approval_key", "the approval")
     register_secret(value)
     return value
 
 
 def parse_hashkey(data: Mapping[str, Any]) -> str:
     """The ``HASH`` in a ``/uapi/hashkey`` reply (upper-case, as KIS sends it)."""
-    value = _required_str(data, "HASH", "the hashkey")
+    value = _required_credential(data, "HASH", "the hashkey")
     register_secret(value)
     return value
 

@@ -10,18 +10,21 @@ Two rules this module keeps for the I/O shells:
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta, timezone
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import SplitResult, urlencode, urlsplit
 
 from ..catalog import ApiSpec, Catalog, get_catalog
-from ..config import KISConfig
+from ..config import KISConfig, env_var
 from ..errors import (
+    KISConfigError,
     KISForeignURLError,
     KISUsageError,
 )
@@ -47,10 +50,16 @@ KST = timezone(timedelta(hours=9), "KST")
 
 _METHODS = frozenset({"GET", "POST"})
 _SECRET_HEADERS = frozenset({"authorization", "appsecret", "personalseckey", "hashkey"})
-# A header value must be printable ASCII: anything else (CR/LF above all) is refused before
-# sending, so it can never be mistaken for a request that may have reached KIS.
-HEADER_VALUE = re.compile(r"[\x20-\x7e]*")
+# HTTP's grammar as h11 enforces it, less h11's non-ASCII (httpx encodes headers as ASCII): a
+# name is a token; a value is visible ASCII with inner spaces or tabs only, or empty. Whatever h11
+# would refuse is refused here instead, before sending: refused inside h11, an order could only be
+# reported as "may or may not have been executed" although not a byte left.
+_HEADER_NAME = re.compile(r"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
+HEADER_VALUE = re.compile(r"(?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# httpx refuses a URL holding an ASCII control character (and caps URLs at 64 KiB, after the token
+# was fetched); servers commonly refuse request lines past 8 KiB. Checked up front instead.
+MAX_URL_LENGTH = 8192
 
 
 @dataclass(frozen=True)
@@ -90,8 +99,8 @@ class PreparedRequest:
         return replace(self, headers={**self.headers, "hashkey": hashkey})
 
     def safe_headers(self) -> dict[str, str]:
-        """Headers with secret values masked, for logs and debugging."""
-        return {k: ("***" if k in _SECRET_HEADERS else v) for k, v in self.headers.items()}
+        """Headers for logs and debugging: secrets masked, the app key as its fingerprint."""
+        return {k: _shown_header(k, v) for k, v in self.headers.items()}
 
     def __repr__(self) -> str:
         return (
@@ -99,6 +108,14 @@ class PreparedRequest:
             f"is_order={self.is_order}, headers={sorted(self.headers)!r}, "
             f"content_length={len(self.content)})"
         )
+
+
+def _shown_header(name: str, value: str) -> str:
+    if name in _SECRET_HEADERS:
+        return "***"
+    if name == "appkey":  # shown as everywhere else in the project (config.app_key_fingerprint)
+        return f"sha256 {hashlib.sha256(value.encode()).hexdigest()[:16]}"
+    return value
 
 
 def new_gt_uid() -> str:
@@ -129,10 +146,8 @@ def resolve_url(base_url: str, url: str) -> tuple[str, str, str]:
     ``url`` is a path (``/uapi/...``) or an absolute URL on the same scheme, host and port;
     anything else raises :class:`KISForeignURLError`, so app keys and tokens never leave.
     """
-    if any(ch in url for ch in "\\\r\n\t ") or not url:
-        raise KISUsageError(f"not a usable KIS path or URL: {url!r}")
+    parts = _split_usable(url)
     base = urlsplit(base_url)
-    parts = urlsplit(url)
     prefix = base.path.rstrip("/")
     if parts.scheme or parts.netloc:
         try:
@@ -154,18 +169,43 @@ def resolve_url(base_url: str, url: str) -> tuple[str, str, str]:
             path = path[len(prefix) :]
     else:
         path = parts.path if parts.path.startswith("/") else "/" + parts.path
+    if not path.isascii():  # KIS paths are ASCII; a fullwidth slash from an IME is a typo
+        raise KISUsageError(f"the path {path!r} has non-ASCII characters: KIS paths are ASCII")
     origin = f"{base.scheme}://{base.netloc}"
     return f"{origin}{prefix}{path}", path, parts.query
 
 
+def _split_usable(url: str) -> SplitResult:
+    """``urlsplit(url)``, refusing what httpx would refuse (or silently drop) when sending."""
+    if not url:
+        raise KISUsageError("the KIS path or URL is empty: pass a path such as /uapi/...")
+    # httpx's rule (an ASCII control anywhere), plus what cannot be meant in a KIS path: spaces,
+    # backslashes, and a fragment, which is never sent.
+    if any((ch.isascii() and not ch.isprintable()) or ch in "\\ #" for ch in url):
+        raise KISUsageError(
+            f"not a usable KIS path or URL: {url[:80]!r} (control characters, spaces, "
+            "backslashes and '#' cannot be sent)"
+        )
+    if len(url) > MAX_URL_LENGTH:
+        raise KISUsageError(f"the KIS path or URL is longer than {MAX_URL_LENGTH} characters")
+    try:
+        return urlsplit(url)
+    except ValueError as exc:  # a host invalid under NFKC normalisation, an unclosed [IPv6
+        raise KISUsageError(f"not a usable KIS path or URL: {url[:80]!r} ({exc})") from None
+
+
 def _query_value(key: str, value: Any) -> str:
+    # As for the body (encode_body): finite numbers and strings only; a bool would go out as
+    # "True" and NaN as "nan", which KIS can only misread.
     if value is None:
         return ""
-    if isinstance(value, str | int | float):
-        return str(value)
-    raise KISUsageError(
-        f"query parameter {key} must be a string or number, not {type(value).__name__}"
-    )
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise KISUsageError(
+            f"query parameter {key} must be a string or number, not {type(value).__name__}"
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        raise KISUsageError(f"query parameter {key} must be a finite number, not {value}")
+    return str(value)
 
 
 def _resolve_spec(
@@ -183,20 +223,48 @@ def _resolve_spec(
     return spec
 
 
+def _unusable_credential(config: KISConfig) -> str | None:
+    """The config field of the first credential that cannot travel in a header, else None."""
+    values = {"kis_app_key": config.app_key, "kis_app_secret": config.app_secret}
+    if config.custtype == "B" and config.personalseckey is not None:
+        values["personalseckey"] = config.personalseckey.get_secret_value()
+    return next((name for name, value in values.items() if not HEADER_VALUE.fullmatch(value)), None)
+
+
+def _check_credentials(config: KISConfig) -> None:
+    # The values are looked at in a frame that has returned before anything is raised: error
+    # trackers record every frame's locals, and their scrubbers do not know "appsecret".
+    field = _unusable_credential(config)
+    if field is not None:
+        raise KISConfigError(
+            f"{field} ({env_var(field)}) holds a character that cannot be sent in an HTTP "
+            "header (visible ASCII only): check it for a stray space, line break or non-ASCII "
+            "character"
+        )
+
+
 def _credential_headers(config: KISConfig) -> dict[str, str]:
-    return {"appkey": config.app_key, "appsecret": config.app_secret}
+    """``appkey`` and ``appsecret`` (and a corporate customer's ``personalseckey``).
+
+    Called last when building a request, after every check that can raise, so that no frame of
+    a traceback raised while building holds a secret.
+    """
+    headers = {"appkey": config.app_key, "appsecret": config.app_secret}
+    if config.custtype == "B":
+        # KISConfig has already checked these are all set for B.
+        secret = config.personalseckey
+        headers["personalseckey"] = secret.get_secret_value() if secret is not None else ""
+    return headers
 
 
 def _gateway_headers(config: KISConfig, tr_id: str | None, tr_cont: str) -> dict[str, str]:
-    headers = {"content-type": JSON_CONTENT_TYPE, **_credential_headers(config)}
+    """The gateway's headers, credentials left out (:func:`_credential_headers` adds them)."""
+    headers = {"content-type": JSON_CONTENT_TYPE}
     if tr_id:
         headers["tr_id"] = tr_id
     headers["custtype"] = config.custtype
     headers["tr_cont"] = tr_cont
     if config.custtype == "B":
-        # KISConfig has already checked these are all set for B.
-        secret = config.personalseckey
-        headers["personalseckey"] = secret.get_secret_value() if secret is not None else ""
         headers["seq_no"] = config.seq_no or ""
         headers["phone_number"] = config.phone_number or ""
         headers["ip_addr"] = config.ip_addr or ""
@@ -204,6 +272,22 @@ def _gateway_headers(config: KISConfig, tr_id: str | None, tr_cont: str) -> dict
     if config.mac_address:
         headers["mac_address"] = config.mac_address
     return headers
+
+
+def _user_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """The caller's extra headers, names lower-cased, each checked against HTTP's grammar."""
+    checked: dict[str, str] = {}
+    for name, value in (headers or {}).items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            # Before lower(): KELVIN SIGN lower-cases to an ASCII "k".
+            raise KISUsageError(
+                f"header name {name!r} is not an HTTP token (ASCII letters, digits and "
+                "!#$%&'*+-.^_`|~ only); nothing was sent"
+            )
+        if not isinstance(value, str):
+            raise KISUsageError(f"header {name} must be a string, not {type(value).__name__}")
+        checked[name.lower()] = value
+    return checked
 
 
 def build_request(
@@ -268,24 +352,28 @@ def build_request(
     if query:
         full_url = f"{full_url}?{query}"
 
-    if auth == "token":
-        request_headers = _gateway_headers(config, tr_id, tr_cont)
-    elif auth == "app":
-        request_headers = {"content-type": JSON_CONTENT_TYPE, **_credential_headers(config)}
-    else:
-        request_headers = {"content-type": JSON_CONTENT_TYPE}
-    for name, value in (headers or {}).items():
-        if not isinstance(value, str):
-            raise KISUsageError(f"header {name} must be a string, not {type(value).__name__}")
-        request_headers[name.lower()] = value
-    for name, value in request_headers.items():
-        _check_header_value(name, value)
+    if len(full_url) > MAX_URL_LENGTH:
+        raise KISUsageError(
+            f"the URL of {method} {path} would be {len(full_url)} characters, more than "
+            f"{MAX_URL_LENGTH}: send fewer or shorter parameters"
+        )
 
+    if auth == "token":
+        plain = _gateway_headers(config, tr_id, tr_cont)
+    else:
+        plain = {"content-type": JSON_CONTENT_TYPE}
+    extra = _user_headers(headers)
+    for name, value in {**plain, **extra}.items():
+        _check_header_value(name, value)
+    if auth != "none":
+        _check_credentials(config)
+    # Nothing below raises: the credentials join last. The caller's headers still win.
+    credentials = _credential_headers(config) if auth != "none" else {}
     request = PreparedRequest(
         method=method,
         url=full_url,
         path=path,
-        headers=request_headers,
+        headers={**plain, **credentials, **extra},
         content=content,
         api=spec,
         tr_id=tr_id,
@@ -301,11 +389,14 @@ def _check_header_value(name: str, value: str) -> None:
     if not HEADER_VALUE.fullmatch(value):
         shown = "" if name in _SECRET_HEADERS or name == "appkey" else f" {value!r}"
         raise KISUsageError(
-            f"header {name}{shown} must be printable ASCII without line breaks; nothing was sent"
+            f"header {name}{shown} must be visible ASCII, with spaces or tabs only between "
+            "characters (none leading or trailing, no line breaks); nothing was sent"
         )
 
 
 def _oauth_request(config: KISConfig, api_id: str, body: Mapping[str, Any]) -> PreparedRequest:
+    # The callers have checked the credentials (_check_credentials), so encoding cannot fail
+    # in a frame that holds them.
     spec = get_catalog().get(api_id)
     full_url, path, _ = resolve_url(config.rest_base_url, spec.path)
     return PreparedRequest(
@@ -324,6 +415,7 @@ def _oauth_request(config: KISConfig, api_id: str, body: Mapping[str, Any]) -> P
 
 def build_token_request(config: KISConfig) -> PreparedRequest:
     """``POST /oauth2/tokenP``: issue an access token."""
+    _check_credentials(config)
     return _oauth_request(
         config,
         "인증-001",
@@ -337,6 +429,7 @@ def build_token_request(config: KISConfig) -> PreparedRequest:
 
 def build_revoke_request(config: KISConfig, token: AccessToken) -> PreparedRequest:
     """``POST /oauth2/revokeP``: revoke ``token``."""
+    _check_credentials(config)
     return _oauth_request(
         config,
         "인증-002",
@@ -346,6 +439,7 @@ def build_revoke_request(config: KISConfig, token: AccessToken) -> PreparedReque
 
 def build_approval_request(config: KISConfig) -> PreparedRequest:
     """``POST /oauth2/Approval``: a websocket approval key (the secret goes in ``secretkey``)."""
+    _check_credentials(config)
     return _oauth_request(
         config,
         "실시간-000",
@@ -359,6 +453,7 @@ def build_approval_request(config: KISConfig) -> PreparedRequest:
 
 def build_hashkey_request(config: KISConfig, content: bytes) -> PreparedRequest:
     """``POST /uapi/hashkey`` over exactly ``content``, the body about to be signed."""
+    _check_credentials(config)
     spec = get_catalog().get("Hashkey")
     full_url, path, _ = resolve_url(config.rest_base_url, spec.path)
     return PreparedRequest(
