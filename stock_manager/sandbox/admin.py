@@ -1,4 +1,4 @@
-"""``/_sandbox/...``: the control surface over HTTP, for loopback clients only.
+"""``/_sandbox/...``: the control surface over HTTP, for this machine only (:func:`admin_refusal`).
 
 ``GET stats``; ``POST reset``; ``POST expire``; ``POST apps`` (answers ``app_key``,
 ``app_secret``, ``account_no``); ``POST faults`` with the ``set_faults`` arguments as JSON
@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,7 +15,10 @@ from starlette.responses import JSONResponse
 
 from stock_manager.sandbox.control import SandboxControl
 from stock_manager.sandbox.faults import FaultConfigError
-from stock_manager.sandbox.gateway import parse_json_object
+from stock_manager.sandbox.gateway import is_json_content_type, parse_json_object
+from stock_manager.sandbox.loopback import is_loopback, is_loopback_authority, is_loopback_origin
+
+__all__ = ["AdminEndpoints", "admin_only", "is_loopback"]  # is_loopback: the CLI imports it here
 
 Endpoint = Callable[[Request], Awaitable[JSONResponse]]
 
@@ -33,20 +35,34 @@ FAULT_ARGUMENTS = {
 }
 
 
-def is_loopback(host: str | None) -> bool:
-    """Whether a client address is this machine."""
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def admin_refusal(request: Request) -> str | None:
+    """Why an admin call is refused, or None when it may proceed.
+
+    Besides a loopback client, the ``Host`` must be a loopback name (a DNS-rebound page
+    reaches 127.0.0.1 under its own name), an ``Origin`` if any must be a loopback page,
+    and a POST must say ``application/json``: browsers send that type cross-origin only
+    after a CORS preflight, which the sandbox never grants. Together they keep web pages
+    from injecting faults or reading a new app's secret.
+    """
+    if not is_loopback(request.client.host if request.client else None):
+        return "the sandbox admin API is loopback-only"
+    if not is_loopback_authority(request.headers.get("host", "")):
+        return "the sandbox admin API answers only a loopback Host (127.0.0.1, localhost, [::1])"
+    origin = request.headers.get("origin")
+    if origin is not None and not is_loopback_origin(origin):
+        return "the sandbox admin API refuses calls from web pages of other origins"
+    if request.method == "POST" and not is_json_content_type(request.headers.get("content-type")):
+        return "sandbox admin POSTs must have content-type: application/json"
+    return None
 
 
-def loopback_only(endpoint: Endpoint) -> Endpoint:
-    """Refuse non-loopback clients with 403."""
+def admin_only(endpoint: Endpoint) -> Endpoint:
+    """Refuse with 403 what :func:`admin_refusal` refuses."""
 
     async def guarded(request: Request) -> JSONResponse:
-        if not is_loopback(request.client.host if request.client else None):
-            return JSONResponse({"error": "the sandbox admin API is loopback-only"}, 403)
+        reason = admin_refusal(request)
+        if reason is not None:
+            return JSONResponse({"error": reason}, 403)
         return await endpoint(request)
 
     return guarded

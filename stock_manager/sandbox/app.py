@@ -11,10 +11,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from stock_manager.sandbox import inquiry, tables, trading
-from stock_manager.sandbox.admin import AdminEndpoints, loopback_only
+from stock_manager.sandbox.admin import AdminEndpoints, admin_only
 from stock_manager.sandbox.codes import BusinessError, rt_envelope
 from stock_manager.sandbox.control import SandboxControl
 from stock_manager.sandbox.gateway import GatewayCall, GatewayRejection, admit
+from stock_manager.sandbox.guard import RequestGuard, starlette_error_handler
+from stock_manager.sandbox.limits import ServerLimits
 from stock_manager.sandbox.oauth import OAuthEndpoints
 from stock_manager.sandbox.state import SandboxState
 from stock_manager.sandbox.wire import ASGIApp, FaultLayer, Receive, Scope, Send
@@ -54,15 +56,14 @@ class GatewayEndpoint:
             return JSONResponse(rt_envelope("OPSQ0404"), 404, _gateway_headers(tr_id))
         if request.method != route.method:
             return JSONResponse(rt_envelope("OPSQ0405"), 405, _gateway_headers(tr_id))
-        raw = await request.body() if route.method == "POST" else b""
         try:
-            call = admit(
+            call = await admit(
                 self.state,
                 route,
                 path,
                 headers=request.headers,
                 params=request.query_params,
-                raw_body=raw,
+                read_body=request.body,
             )
         except GatewayRejection as exc:
             body = rt_envelope(exc.msg_cd, exc.msg1)
@@ -99,8 +100,8 @@ class HashkeyFastPath:
             await self.rest(scope, receive, send)
 
 
-def build_app(control: SandboxControl) -> ASGIApp:
-    """The complete ASGI app for one sandbox."""
+def build_app(control: SandboxControl, limits: ServerLimits | None = None) -> ASGIApp:
+    """The complete ASGI app for one sandbox (``limits`` default to :class:`ServerLimits`)."""
     oauth = OAuthEndpoints(control.state)
     admin = AdminEndpoints(control)
     gateway = GatewayEndpoint(control.state)
@@ -110,12 +111,12 @@ def build_app(control: SandboxControl) -> ASGIApp:
         Route(tables.APPROVAL, oauth.approval, methods=["POST"]),
         Route(tables.HASHKEY, oauth.hashkey, methods=["POST"]),
         Route("/uapi/{rest:path}", gateway.handle, methods=["GET", "POST"]),
-        Route("/_sandbox/stats", loopback_only(admin.stats), methods=["GET"]),
-        Route("/_sandbox/reset", loopback_only(admin.reset), methods=["POST"]),
-        Route("/_sandbox/expire", loopback_only(admin.expire), methods=["POST"]),
-        Route("/_sandbox/apps", loopback_only(admin.apps), methods=["POST"]),
-        Route("/_sandbox/faults", loopback_only(admin.faults), methods=["POST"]),
+        Route("/_sandbox/stats", admin_only(admin.stats), methods=["GET"]),
+        Route("/_sandbox/reset", admin_only(admin.reset), methods=["POST"]),
+        Route("/_sandbox/expire", admin_only(admin.expire), methods=["POST"]),
+        Route("/_sandbox/apps", admin_only(admin.apps), methods=["POST"]),
+        Route("/_sandbox/faults", admin_only(admin.faults), methods=["POST"]),
     ]
-    starlette = Starlette(routes=routes)
+    starlette = Starlette(routes=routes, exception_handlers={Exception: starlette_error_handler})
     fast = HashkeyFastPath(oauth.hashkey_asgi, starlette)
-    return FaultLayer(fast, control.state, control.faults)
+    return RequestGuard(FaultLayer(fast, control.state, control.faults), limits or ServerLimits())

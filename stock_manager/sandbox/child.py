@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
+from stock_manager.sandbox.limits import ServerLimits
 from stock_manager.sandbox.runner import KISSandbox
 
 
@@ -17,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     """Serve until stdin reaches end of file."""
     args = sys.argv[1:] if argv is None else argv
     options = json.loads(args[0]) if args else {}
+    if "limits" in options:
+        options["limits"] = ServerLimits(**options["limits"])
     sandbox = KISSandbox(**options).start()
     try:
         handshake = {

@@ -6,7 +6,12 @@ picks one and documents it here, so clients and tests have one place to look:
 =============  =====  ==========================================================================
 code           HTTP   when
 =============  =====  ==========================================================================
-EGW00001/2     500    injected temporary/server error (faults)
+EGW00001/2     500    injected temporary/server error (faults); EGW00002 also answers any
+                      unexpected sandbox failure (never a text/plain traceback)
+EGW00408       408    request body not received within the body timeout (sandbox choice)
+EGW00413       413    request body over the size limit, by Content-Length before reading or
+                      while reading a chunked body (sandbox choice); OAuth paths carry these
+                      codes in the OAuth envelope, ``/_sandbox`` paths as ``{"error": ...}``
 EGW00100       403    OAuth call whose body is not a JSON object or lacks a field (sandbox choice)
 EGW00103/5     403    OAuth: unknown app key / wrong secret (``/uapi``: 500 rt_cd envelope)
 EGW00121       403    revokeP of an unknown token; ``/uapi``: 500 for a bad/revoked/foreign token
@@ -49,6 +54,8 @@ GATEWAY_MESSAGES: dict[str, str] = {
     "EGW00131": "유효하지 않은 hashkey입니다.",
     "EGW00132": "유효하지 않은 Content-Type 입니다.",
     "EGW00201": "초당 거래건수를 초과하였습니다.",
+    "EGW00408": "요청 본문 수신 시간이 초과되었습니다.",
+    "EGW00413": "요청 본문이 너무 큽니다.",
     "EGW00208": "고객유형(custtype)이 유효하지 않습니다.",
     "EGW00210": "모의투자는 법인고객이 이용할 수 없습니다.",
     "OPSQ0001": "요청 본문이 올바른 JSON 객체가 아닙니다.",

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from stock_manager.sandbox.accounts import Account
 from stock_manager.sandbox.codes import BusinessError
+
+# KIS's longest numeric fields (ORD_UNPR...) are 19 characters; a longer one is refused before
+# int() sees it (Python refuses to convert more than 4300 digits, with a ValueError).
+MAX_DIGITS = 19
+# A US price: digits with an optional fraction, so "1e999", "inf" and "nan" never reach float().
+DECIMAL = re.compile(r"[0-9]{1,12}(\.[0-9]{1,8})?")
+SHOWN_CHARS = 24  # how much of a bad value a message quotes
 
 
 def text(fields: Mapping[str, Any], name: str) -> str:
@@ -31,9 +39,20 @@ def optional_text(fields: Mapping[str, Any], name: str) -> str:
     return value
 
 
+def shown(value: str) -> str:
+    """``value`` quoted for a message, cut short when long."""
+    if len(value) <= SHOWN_CHARS:
+        return repr(value)
+    return f"{value[:SHOWN_CHARS]!r}...({len(value)}자)"
+
+
 def bad(name: str, value: str) -> BusinessError:
     """The rejection for a field with a bad value."""
-    return BusinessError("OPSQ2002", f"입력값이 올바르지 않습니다. ({name}={value!r})")
+    return BusinessError("OPSQ2002", f"입력값이 올바르지 않습니다. ({name}={shown(value)})")
+
+
+def _is_digits(value: str) -> bool:
+    return 0 < len(value) <= MAX_DIGITS and value.isascii() and value.isdigit()
 
 
 def account_of(fields: Mapping[str, Any], account: Account) -> None:
@@ -55,17 +74,25 @@ def stock_code(fields: Mapping[str, Any], name: str = "PDNO") -> str:
 def positive_quantity(fields: Mapping[str, Any], name: str = "ORD_QTY") -> int:
     """A positive integer written as digits; APBK0634 otherwise."""
     value = text(fields, name)
-    if not (value.isascii() and value.isdigit()) or int(value) <= 0:
-        raise BusinessError("APBK0634", f"주문수량을 확인하여 주십시오. ({name}={value!r})")
+    if not _is_digits(value) or int(value) <= 0:
+        raise BusinessError("APBK0634", f"주문수량을 확인하여 주십시오. ({name}={shown(value)})")
     return int(value)
 
 
 def non_negative_int(fields: Mapping[str, Any], name: str) -> int:
-    """A non-negative integer written as digits."""
+    """A non-negative integer written as at most :data:`MAX_DIGITS` digits."""
     value = text(fields, name)
-    if not (value.isascii() and value.isdigit()):
+    if not _is_digits(value):
         raise bad(name, value)
     return int(value)
+
+
+def decimal_price(fields: Mapping[str, Any], name: str) -> float:
+    """A non-negative decimal price such as ``"145.25"`` (no exponent, no inf/nan)."""
+    value = text(fields, name)
+    if not DECIMAL.fullmatch(value):
+        raise bad(name, value)
+    return float(value)
 
 
 def choice(fields: Mapping[str, Any], name: str, allowed: Mapping[str, str] | set[str]) -> str:

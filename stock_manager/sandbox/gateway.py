@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,16 +67,20 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def admit(
+async def admit(
     state: SandboxState,
     route: GatewayRoute,
     path: str,
     *,
     headers: Mapping[str, str],
     params: Mapping[str, str],
-    raw_body: bytes,
+    read_body: Callable[[], Awaitable[bytes]],
 ) -> GatewayCall:
-    """Run every gateway check on one call; raise :class:`GatewayRejection` at the first failure."""
+    """Run every gateway check on one call; raise :class:`GatewayRejection` at the first failure.
+
+    The body is read only once the headers have passed (credentials, token, content-type,
+    TR_ID, rate limit), so an unauthenticated caller cannot make the sandbox buffer anything.
+    """
     try:
         app = state.authenticate(headers.get("appkey"), headers.get("appsecret"))
         with state.lock:
@@ -113,6 +117,7 @@ def admit(
     if not state.admit(app):
         raise GatewayRejection("EGW00201")
 
+    raw_body = await read_body() if route.method == "POST" else b""
     hashkey = headers.get("hashkey")
     if hashkey is not None and not hmac.compare_digest(
         hashkey.encode(), compute_hashkey(app.app_secret, raw_body).encode()

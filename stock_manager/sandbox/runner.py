@@ -9,6 +9,8 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import asdict
+from ipaddress import ip_address
 from types import TracebackType
 from typing import Any
 
@@ -17,6 +19,9 @@ import uvicorn
 from stock_manager.sandbox.app import build_app
 from stock_manager.sandbox.control import SandboxControl
 from stock_manager.sandbox.faults import ANY_PATH, FaultPlan
+from stock_manager.sandbox.limits import ServerLimits
+from stock_manager.sandbox.loopback import is_loopback_host
+from stock_manager.sandbox.protocol import head_timeout_protocol
 from stock_manager.sandbox.remote import RemoteControl
 from stock_manager.sandbox.state import SandboxConfigError, SandboxState
 from stock_manager.sandbox.tables import Environment
@@ -24,7 +29,6 @@ from stock_manager.sandbox.wire import install_quiet_drops
 
 logger = logging.getLogger(__name__)
 
-LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 # Longer than any pooled client's idle time, so the server never closes a connection the
 # client is about to reuse (that would look like a dropped order).
 KEEP_ALIVE_SECONDS = 75
@@ -53,6 +57,9 @@ class KISSandbox:
     ``process=True`` serves from a child process instead of a thread (same API, driven over
     ``/_sandbox``), so a busy client in this process does not share a GIL with the server;
     its demo credentials are known once ``start()`` returns.
+
+    ``host`` is ``localhost``, an address in 127.0.0.0/8 or ``::1``; ``limits`` bound body
+    sizes, waits and connections (:class:`~stock_manager.sandbox.limits.ServerLimits`).
     """
 
     def __init__(
@@ -68,9 +75,13 @@ class KISSandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         process: bool = False,
+        limits: ServerLimits | None = None,
     ) -> None:
-        if host not in LOOPBACK_HOSTS:
-            raise SandboxConfigError(f"the sandbox binds loopback only, not {host!r}")
+        if not isinstance(host, str) or not is_loopback_host(host):
+            raise SandboxConfigError(
+                f"the sandbox binds loopback only (localhost, 127.0.0.0/8 or ::1), not {host!r}"
+            )
+        self._limits = limits or ServerLimits()
         # Validated here even in process mode, so a bad option fails in the caller's process.
         self._state = SandboxState(
             environment,
@@ -82,7 +93,8 @@ class KISSandbox:
             seed=seed,
         )
         self._control: SandboxControl | RemoteControl = SandboxControl(self._state, FaultPlan(seed))
-        self._host = "127.0.0.1" if host == "localhost" else host
+        # One spelling per address, so base_url is exactly what was bound.
+        self._host = "127.0.0.1" if host.lower() == "localhost" else str(ip_address(host))
         self._port = port
         self._child: subprocess.Popen[str] | None = None
         self._child_options: dict[str, Any] | None = None
@@ -100,6 +112,7 @@ class KISSandbox:
                 "seed": seed,
                 "host": self._host,
                 "port": port,
+                "limits": asdict(self._limits),
             }
         else:
             demo = self._state.register_app()
@@ -143,7 +156,7 @@ class KISSandbox:
         host = f"[{self._host}]" if family == socket.AF_INET6 else self._host
         self.base_url = f"http://{host}:{port}"
         config = uvicorn.Config(
-            build_app(self._control),
+            build_app(self._control, self._limits),
             log_level="warning",
             log_config=None,
             access_log=False,
@@ -151,6 +164,9 @@ class KISSandbox:
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
             timeout_graceful_shutdown=1,
             server_header=False,
+            http=head_timeout_protocol(self._limits.head_timeout),
+            # uvicorn answers 503 past this many open connections or running requests.
+            limit_concurrency=self._limits.max_connections,
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(

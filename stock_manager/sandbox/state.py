@@ -19,7 +19,7 @@ from stock_manager.sandbox.accounts import Account
 from stock_manager.sandbox.credentials import CredentialFactory, fingerprint
 from stock_manager.sandbox.faults import FAULT_KINDS
 from stock_manager.sandbox.ratelimit import SlidingWindow
-from stock_manager.sandbox.tables import Environment
+from stock_manager.sandbox.tables import KNOWN_PATHS, OTHER_PATHS, Environment
 from stock_manager.sandbox.tokens import TokenBook, TokenRecord
 
 DEFAULT_RATE_LIMITS: dict[str, float] = {"real": 20, "paper": 2}
@@ -71,16 +71,22 @@ class Counters:
     faults: dict[str, int] = field(default_factory=dict)
 
 
+def _is_finite_number(value: object) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
 def resolve_rate_limit(environment: str, rate_limit: float | bool | None) -> float:
     """KIS's limit for the domain, an explicit override, or infinity for 0/False."""
     if rate_limit is None:
         return DEFAULT_RATE_LIMITS[environment]
+    if rate_limit is True or not _is_finite_number(rate_limit) or rate_limit < 0:
+        # NaN compares false with everything, so without the finiteness check it lifted the limit.
+        raise SandboxConfigError(
+            f"rate_limit must be None, 0 (no limit) or a positive finite number of requests "
+            f"per second, not {rate_limit!r}"
+        )
     if rate_limit is False or rate_limit == 0:
         return math.inf
-    if rate_limit is True or not isinstance(rate_limit, int | float) or rate_limit < 0:
-        raise SandboxConfigError(
-            f"rate_limit must be None, 0 or a positive number, not {rate_limit!r}"
-        )
     return float(rate_limit)
 
 
@@ -105,8 +111,10 @@ class SandboxState:
             ("reissue_window", reissue_window),
             ("issue_interval", issue_interval),
         ):
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise SandboxConfigError(f"{name} must be a non-negative number, not {value!r}")
+            if isinstance(value, bool) or not _is_finite_number(value) or value < 0:
+                raise SandboxConfigError(
+                    f"{name} must be a non-negative finite number of seconds, not {value!r}"
+                )
         if token_ttl <= 0:
             raise SandboxConfigError("token_ttl must be positive")
         if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
@@ -187,10 +195,11 @@ class SandboxState:
     # --- counters ---------------------------------------------------------------------------
 
     def count_request(self, path: str) -> None:
-        """Count one request to ``path``, whatever becomes of it."""
+        """Count one request to ``path`` (unknown paths share one bucket), whatever its fate."""
+        key = path if path in KNOWN_PATHS else OTHER_PATHS
         with self.lock:
             requests = self.counters.requests
-            requests[path] = requests.get(path, 0) + 1
+            requests[key] = requests.get(key, 0) + 1
 
     def count_fault(self, kind: str) -> None:
         """Count one injected fault of ``kind``."""

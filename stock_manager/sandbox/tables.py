@@ -83,3 +83,8 @@ ROUTES: dict[str, GatewayRoute] = {
         "POST", real={"TTTT1004U": "revise"}, paper={"VTTT1004U": "revise"}
     ),
 }
+
+# Paths counted by name in stats()["requests"]; any other path is counted under OTHER_PATHS,
+# so junk paths cannot grow the table.
+KNOWN_PATHS = frozenset({*ROUTES, HASHKEY, TOKEN_PATH, REVOKE, APPROVAL})
+OTHER_PATHS = "(other)"

@@ -148,13 +148,7 @@ def overseas_order(state: SandboxState, call: GatewayCall) -> Reply:
     if not ticker or len(ticker) > 12 or not ticker.replace(".", "").isalnum():
         raise fields.bad("PDNO", ticker)
     quantity = fields.positive_quantity(body)
-    price_text = fields.text(body, "OVRS_ORD_UNPR")
-    try:
-        price = float(price_text)
-    except ValueError:
-        raise fields.bad("OVRS_ORD_UNPR", price_text) from None
-    if not price >= 0:
-        raise fields.bad("OVRS_ORD_UNPR", price_text)
+    price = fields.decimal_price(body, "OVRS_ORD_UNPR")
     now = time.time()
     fill = Fill(state.next_odno(), call.role, ticker, quantity, round(price), "00", now)
     return _accept(state, call, fill, now), ""

@@ -65,7 +65,8 @@ def gateway_headers(tr_id: str, tr_cont: str = "") -> list[tuple[bytes, bytes]]:
     ]
 
 
-def _request_tr_id(scope: Scope) -> str:
+def request_tr_id(scope: Scope) -> str:
+    """The request's ``tr_id`` header ("" when absent), read straight from the ASGI scope."""
     for name, value in scope.get("headers", ()):
         if name.lower() == b"tr_id":
             return str(value.decode("latin-1"))
@@ -134,7 +135,7 @@ class FaultLayer:
         if decision.latency > 0:
             count("latency")
             await asyncio.sleep(decision.latency)
-        extra = gateway_headers(_request_tr_id(scope))
+        extra = gateway_headers(request_tr_id(scope))
         if decision.drop_before:
             count("drop_before")
             await drop(send)

@@ -63,17 +63,20 @@ def test_faults_endpoint(kis: Caller) -> None:
     assert bad.status_code == 400 and "error_rate" in bad.json()["error"]
     unknown = kis.client.post("/_sandbox/faults", json={"explode": True})
     assert unknown.status_code == 400
-    assert kis.client.post("/_sandbox/faults", content=b"nope").status_code == 400
+    not_json = kis.client.post(
+        "/_sandbox/faults", content=b"nope", headers={"content-type": "application/json"}
+    )
+    assert not_json.status_code == 400
 
 
 def test_expire_endpoint(kis: Caller) -> None:
     kis.token  # noqa: B018
-    assert kis.client.post("/_sandbox/expire").status_code == 200
+    assert kis.client.post("/_sandbox/expire", json={}).status_code == 200
     assert rt(kis.order("buy")) == (500, "1", "EGW00123")
 
 
 def test_apps_endpoint(kis: Caller) -> None:
-    answer = kis.client.post("/_sandbox/apps").json()
+    answer = kis.client.post("/_sandbox/apps", json={}).json()
     assert re.fullmatch(r"[A-Za-z0-9]{36}", answer["app_key"])
     assert len(answer["app_secret"]) == 180
     assert re.fullmatch(r"\d{8}-01", answer["account_no"])
@@ -87,7 +90,7 @@ def test_reset_endpoint(caller_for: Callable[..., Caller]) -> None:
     kis = caller_for("real", issue_interval=60)
     kis.order("buy", qty="3")
     kis.sandbox.set_faults("/uapi/hashkey", error_rate=1.0)
-    assert kis.client.post("/_sandbox/reset").status_code == 200
+    assert kis.client.post("/_sandbox/reset", json={}).status_code == 200
     stats = kis.sandbox.stats()
     assert stats["orders"] == [] and stats["tokens_issued"] == 0 and stats["requests"] == {}
     # Tokens are forgotten, the issue interval starts over, holdings are gone, faults cleared.
@@ -119,9 +122,9 @@ def test_admin_is_loopback_only() -> None:
 
     async def statuses(client_host: str) -> list[int]:
         transport = httpx.ASGITransport(app=app, client=(client_host, 5555))
-        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             return [
-                (await client.request(method, f"/_sandbox/{path}")).status_code
+                (await client.request(method, f"/_sandbox/{path}", json={})).status_code
                 for method, path in (
                     ("GET", "stats"),
                     ("POST", "reset"),
