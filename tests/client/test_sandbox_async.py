@@ -25,6 +25,7 @@ from stock_manager.adapters.broker.kis import (
     KISServerError,
     KISTokenIssueThrottledError,
     KISTransportError,
+    MemoryTokenStore,
     RetryPolicy,
 )
 from stock_manager.adapters.broker.kis.bodies import cash_order_body
@@ -188,7 +189,10 @@ async def test_async_errors_from_the_sandbox(
             await wrong.access_token()
     async with (
         AsyncKISRestClient(config, retry_policy=NO_RETRY) as client,
-        AsyncKISRestClient(config_for(sb, token_max_wait=0)) as second,
+        # A store of its own: it stands for another process, which must ask KIS itself.
+        AsyncKISRestClient(
+            config_for(sb, token_max_wait=0), token_store=MemoryTokenStore()
+        ) as second,
     ):
         await client.access_token()
         with pytest.raises(KISTokenIssueThrottledError):

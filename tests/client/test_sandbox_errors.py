@@ -29,6 +29,7 @@ from stock_manager.adapters.broker.kis import (
     KISUnknownAPIError,
     KISUsageError,
     KISVariantError,
+    MemoryTokenStore,
     RetryPolicy,
     TokenManager,
 )
@@ -85,7 +86,12 @@ def test_second_issuance_within_the_interval_is_throttled_when_waiting_is_off(
     # token_max_wait=0: the client may not wait out EGW00133, so KIS's refusal surfaces as is.
     sb = sandbox_factory("paper", issue_interval=60)
     no_wait = config_for(sb, token_max_wait=0)
-    with KISRestClient(config_for(sb)) as first, KISRestClient(no_wait) as second:
+    # The second client has a store of its own: it stands for another process (in one process
+    # the memory store is shared, and the second client would simply reuse the first token).
+    with (
+        KISRestClient(config_for(sb)) as first,
+        KISRestClient(no_wait, token_store=MemoryTokenStore()) as second,
+    ):
         first.access_token()
         with pytest.raises(KISTokenIssueThrottledError) as caught:
             second.access_token()

@@ -15,6 +15,7 @@ from stock_manager.adapters.broker.kis import (
     AsyncKISRestClient,
     FileTokenStore,
     KISConfig,
+    MemoryTokenStore,
     TokenKey,
 )
 
@@ -65,7 +66,11 @@ async def test_a_second_client_within_the_interval_waits_and_succeeds(
 ) -> None:
     sb = sandbox_factory("paper", issue_interval=1)
     config = token_config(sb, token_store="memory")
-    async with AsyncKISRestClient(config) as first, AsyncKISRestClient(config) as second:
+    # Private stores (as two processes have): the second client finds nothing to read.
+    async with (
+        AsyncKISRestClient(config, token_store=MemoryTokenStore()) as first,
+        AsyncKISRestClient(config, token_store=MemoryTokenStore()) as second,
+    ):
         await first.access_token()
         with caplog.at_level(logging.WARNING, logger="stock_manager.kis"):
             await asyncio.gather(*(price(second) for _ in range(8)))

@@ -24,6 +24,7 @@ from stock_manager.adapters.broker.kis import (
     KISConfig,
     KISRestClient,
     KISTokenIssueThrottledError,
+    MemoryTokenStore,
     TokenKey,
 )
 
@@ -76,8 +77,12 @@ def test_a_second_client_within_the_interval_waits_and_succeeds(
     sandbox_factory: SandboxFactory, token_config: TokenConfig, caplog: pytest.LogCaptureFixture
 ) -> None:
     sb = sandbox_factory("paper", issue_interval=1)
-    config = token_config(sb, token_store="memory")  # no shared store: nothing to read
-    with KISRestClient(config) as first, KISRestClient(config) as second:
+    config = token_config(sb, token_store="memory")
+    # Private stores (as two processes have): the second client finds nothing to read.
+    with (
+        KISRestClient(config, token_store=MemoryTokenStore()) as first,
+        KISRestClient(config, token_store=MemoryTokenStore()) as second,
+    ):
         issued = first.access_token()
         with caplog.at_level(logging.WARNING, logger="stock_manager.kis"):
             price(second)
@@ -94,12 +99,30 @@ def test_a_wait_longer_than_token_max_wait_fails_fast(
 ) -> None:
     sb = sandbox_factory("paper", issue_interval=60)
     config = token_config(sb, token_store="memory", issue_interval=60, token_max_wait=1)
-    with KISRestClient(config) as first, KISRestClient(config) as second:
+    with (
+        KISRestClient(config, token_store=MemoryTokenStore()) as first,
+        KISRestClient(config, token_store=MemoryTokenStore()) as second,
+    ):
         first.access_token()
         with pytest.raises(KISTokenIssueThrottledError) as caught:
             second.access_token()
     assert caught.value.code == "EGW00133"
     assert sb.stats()["requests"][TOKEN_PATH] == 2
+
+
+def test_memory_store_is_one_per_process_so_a_second_client_never_asks_again(
+    sandbox_factory: SandboxFactory, token_config: TokenConfig
+) -> None:
+    # D19: "memory" was per client; the second client asked KIS again and met EGW00133.
+    sb = sandbox_factory("paper", issue_interval=60)
+    config = token_config(sb, token_store="memory", token_max_wait=1)
+    with KISRestClient(config) as first:
+        issued = first.access_token()
+    with KISRestClient(config) as second:
+        assert second.access_token().value == issued.value
+        price(second)
+    assert sb.stats()["tokens_issued"] == 1
+    assert sb.stats()["requests"][TOKEN_PATH] == 1
 
 
 def test_real_paper_and_two_app_keys_never_overwrite_each_other(

@@ -14,7 +14,9 @@ exceed KIS's limit, provided no more than ``1 / share`` of them run (4 at the de
   ``probe_interval``, so by the time this one drops its local share, the others have stopped
   sending on local budgets alone and everything they send is counted in Redis.
 
-Redis failures never reach the caller. Outage warnings come from the shared
+Redis failures never reach the caller; a shared slot not found within ``max_wait`` does,
+as :class:`KISRateLimitError` (nothing sent), and whatever ends a wait (that, a cancellation)
+gives back the local slot already taken. Outage warnings come from the shared
 :class:`~.redis_link.RedisLink` (once per outage per process).
 """
 
@@ -29,6 +31,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
+from .errors import KISConfigError
 from .local_budget import LocalRateLimiter
 from .ratelimit import Permit
 from .redaction import logger
@@ -42,6 +45,9 @@ if TYPE_CHECKING:
 __all__ = ["FallbackRateLimiter", "budget_name", "redis_rate_limiter"]
 
 Mode = Literal["redis", "local", "grace"]
+
+#: The slowest rate a budget shared in Redis may be configured with (one request per 10 s).
+MIN_SHARED_RATE = 0.1
 
 _limiter_ids = itertools.count()
 
@@ -104,9 +110,13 @@ class FallbackRateLimiter:
                 return self._permit(route, local_permit, None)
             try:
                 shared_permit = self.shared.acquire()
-            except KISRedisUnavailableError:
+            except BaseException as exc:
+                # Cancelled, timed out or Redis gone: the local slot must not leak (a leaked
+                # one is never released, and later callers would wait for it forever).
                 if route.local is not None and local_permit is not None:
                     route.local.release(local_permit)
+                if not isinstance(exc, KISRedisUnavailableError):
+                    raise
                 continue  # the link is down now: the next route is local
             return self._permit(route, local_permit, shared_permit)
 
@@ -126,9 +136,13 @@ class FallbackRateLimiter:
                 return self._permit(route, local_permit, None)
             try:
                 shared_permit = await self.shared.aacquire()
-            except KISRedisUnavailableError:
+            except BaseException as exc:
+                # Cancelled, timed out or Redis gone: the local slot must not leak (a leaked
+                # one is never released, and later callers would wait for it forever).
                 if route.local is not None and local_permit is not None:
                     route.local.release(local_permit)
+                if not isinstance(exc, KISRedisUnavailableError):
+                    raise
                 continue
             return self._permit(route, local_permit, shared_permit)
 
@@ -216,5 +230,15 @@ def redis_rate_limiter(key: BudgetKey, config: KISConfig) -> FallbackRateLimiter
     # A permit lives through its caller's sleep (at most a period, 1/rate below 1/s) and one
     # HTTP exchange (connect, write, read); past that its process is presumed gone.
     hold_limit = 2 * max(1.0, 1 / rate) + config.connect_timeout + 3 * config.timeout + 10.0
+    if rate < MIN_SHARED_RATE:
+        raise KISConfigError(
+            f"rate_limit_per_second={rate:g} is below {MIN_SHARED_RATE:g} with redis_url set: "
+            "a budget that slow, shared in Redis, would hold every process of the app key; "
+            "raise KIS_RATE_LIMIT_PER_SECOND or unset it for KIS's limit"
+        )
     shared = RedisRateLimiter(shared_link(config), budget_name(key), rate, hold_limit=hold_limit)
+    # A caller waits at most retry_max_wait for a slot, and at least a few periods (a queue
+    # of a few rounds is normal): a budget held by others past that fails the call, unsent,
+    # instead of hanging it.
+    shared.max_wait = max(config.retry_max_wait, 5 * shared.period)
     return FallbackRateLimiter(shared, local_rate=rate * config.redis_fallback_share)

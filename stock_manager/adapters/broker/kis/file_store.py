@@ -1,7 +1,9 @@
 """``FileTokenStore``: one JSON file per token key, shared by every process of the user.
 
 Layout: ``<user cache dir>/stock-manager/tokens/<key name>.json`` (or ``token_cache_dir``), the
-directory 0700 and the files 0600. Each entry is written whole to a temporary file in the same
+directory 0700 and the files 0600. The directory must be the user's own and not a symlink
+(else :class:`KISTokenStoreError`); an entry is read only from a regular file, never through a
+symlink, and never past 64 KiB. Each entry is written whole to a temporary file in the same
 directory, flushed to disk and renamed over the old one, so a reader sees the old entry or the
 new one, never half of one. Issuance is serialised across processes by a ``filelock`` lock file
 beside the entry. A damaged or unreadable entry is logged (never its content) and treated as
@@ -10,6 +12,7 @@ missing, which costs one issuance instead of a crash.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -23,12 +26,25 @@ import platformdirs
 from filelock import FileLock, Timeout
 
 from .redaction import logger
-from .token_store import DirectLease, KISTokenStoreError, TokenEntry, TokenKey, TokenLease
+from .token_store import (
+    MAX_ENTRY_BYTES,
+    DirectLease,
+    KISTokenStoreError,
+    TokenEntry,
+    TokenKey,
+    TokenLease,
+    decode_entry,
+)
 
 __all__ = ["FileTokenStore", "default_token_directory"]
 
 _DIRECTORY_MODE = 0o700
 _FILE_MODE = 0o600
+_POSIX = os.name == "posix"
+# Flags Windows lacks are 0 there; it has no symlinked cache directories to worry about.
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+_READ = os.O_RDONLY | _NO_FOLLOW | getattr(os, "O_NONBLOCK", 0)
+_OPEN_DIRECTORY = os.O_RDONLY | _NO_FOLLOW | getattr(os, "O_DIRECTORY", 0)
 _STALE_TEMPORARY_SECONDS = 60.0
 
 
@@ -52,29 +68,51 @@ class FileTokenStore:
         return self.directory / f"{key.name}.json"
 
     def load(self, key: TokenKey) -> TokenEntry | None:
-        """The entry for ``key``; None if there is none or it cannot be read (a warning)."""
+        """The entry for ``key``; None if there is none or it cannot be read (a warning).
+
+        :class:`KISTokenStoreError` if the directory is not one this user may trust.
+        """
         path = self.path_for(key)
         try:
-            raw = path.read_bytes()
+            raw = self._read_entry(path)
         except FileNotFoundError:
             return None
-        except OSError as exc:
+        except ValueError as exc:
+            problem = str(exc)
+        except OSError as exc:  # a symlink (ELOOP), no permission, ...
             logger.warning(
                 "token cache entry %s cannot be read (%s); ignoring it", path, _reason(exc)
             )
             return None
-        try:
-            entry = TokenEntry.from_json(json.loads(raw.decode("utf-8")))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            problem = "not valid JSON, perhaps cut short"
-        except ValueError as exc:
-            problem = str(exc)  # from_json's messages name fields, never values
         else:
-            if entry.kind == key.kind:
-                return entry
-            problem = "it holds another kind of token"
+            try:
+                return decode_entry(raw, key.kind)
+            except ValueError as exc:
+                problem = str(exc)  # decode_entry's messages name fields, never values
         logger.warning("token cache entry %s is damaged (%s); ignoring it", path, problem)
         return None
+
+    def _read_entry(self, path: Path) -> bytes:
+        """The bytes of a regular file of ours, at most one byte past the size cap.
+
+        Never follows a symlink (one to /dev/zero would never end), never blocks on a FIFO,
+        and tightens a file left readable by others to 0600.
+        """
+        with self._checked_directory() as directory:
+            descriptor = os.open(path if directory is None else path.name, _READ, dir_fd=directory)
+        try:
+            status = os.fstat(descriptor)
+            if not stat.S_ISREG(status.st_mode):
+                raise ValueError("not a regular file")
+            if _POSIX and status.st_uid != os.geteuid():
+                raise ValueError("owned by another user")
+            if status.st_size > MAX_ENTRY_BYTES:
+                raise ValueError(f"larger than {MAX_ENTRY_BYTES} bytes")
+            if _POSIX and stat.S_IMODE(status.st_mode) & 0o077:
+                os.fchmod(descriptor, _FILE_MODE)  # written by hand, or by an old version
+            return _read_at_most(descriptor, MAX_ENTRY_BYTES + 1)
+        finally:
+            os.close(descriptor)
 
     def save(self, key: TokenKey, entry: TokenEntry) -> None:
         """Write ``entry`` atomically (temporary file, fsync, rename), mode 0600."""
@@ -151,14 +189,51 @@ class FileTokenStore:
     def _ensure_directory(self) -> None:
         try:
             self.directory.mkdir(mode=_DIRECTORY_MODE, parents=True, exist_ok=True)
-            if stat.S_IMODE(self.directory.stat().st_mode) & 0o077 and os.name == "posix":
-                # An existing directory may have been created with the umask's looser mode.
-                self.directory.chmod(_DIRECTORY_MODE)
+            with self._checked_directory():
+                pass
         except OSError as exc:
             raise KISTokenStoreError(
                 f"the token cache directory {self.directory} cannot be used ({_reason(exc)}): "
                 "set KIS_TOKEN_CACHE_DIR to a writable directory or KIS_TOKEN_STORE=memory"
             ) from None
+
+    @contextmanager
+    def _checked_directory(self) -> Iterator[int | None]:
+        """The cache directory, opened without following a symlink, checked to be a directory
+        this user owns and then tightened to 0700; its descriptor (None off POSIX).
+
+        A symlinked or foreign directory is refused: whoever controls it could read the
+        tokens written there, plant one, or have us chmod their files.
+        """
+        if not _POSIX:
+            yield None
+            return
+        try:
+            descriptor = os.open(self.directory, _OPEN_DIRECTORY)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise KISTokenStoreError(
+                    f"the token cache directory {self.directory} is a symbolic link or not a "
+                    "directory, which the file store does not follow: set KIS_TOKEN_CACHE_DIR "
+                    "to a real directory of your own, or KIS_TOKEN_STORE=memory"
+                ) from None
+            raise
+        try:
+            status = os.fstat(descriptor)
+            if status.st_uid != os.geteuid():
+                raise KISTokenStoreError(
+                    f"the token cache directory {self.directory} belongs to another user "
+                    f"(uid {status.st_uid}): set KIS_TOKEN_CACHE_DIR to a directory of your "
+                    "own, or KIS_TOKEN_STORE=memory"
+                )
+            if stat.S_IMODE(status.st_mode) & 0o077:
+                # Created with the umask's looser mode; tightened only now that it is ours.
+                os.fchmod(descriptor, _DIRECTORY_MODE)
+            yield descriptor
+        finally:
+            os.close(descriptor)
 
     def _sync_directory(self) -> None:
         # Makes the rename itself durable; not every platform can open a directory.
@@ -171,6 +246,18 @@ class FileTokenStore:
 
     def __repr__(self) -> str:
         return f"FileTokenStore({str(self.directory)!r})"
+
+
+def _read_at_most(descriptor: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = os.read(descriptor, limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _reason(exc: OSError) -> str:

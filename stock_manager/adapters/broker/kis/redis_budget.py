@@ -18,6 +18,11 @@ not matter; a caller only ever sleeps for a duration Redis computed.
   from the reclaim. A budget whose keys vanished (Redis restarted or flushed) is recreated
   under a new *epoch*; a process that knew the old one recreates it rested for a period, and
   permits of the old epoch are ignored on release.
+* Every process follows the budget Redis holds, unless it runs more than
+  :data:`PLAUSIBLE_FACTOR` times slower or faster than its own rate (or is no rate at all):
+  then the acquiring process replaces it with its own, rested for a period, with a warning.
+  No caller waits more than ``max_wait`` for a slot; past it :class:`KISRateLimitError`
+  says so, and nothing was sent.
 
 Keys (hash-tagged for Redis Cluster): ``<prefix>:{budget-<name>}:meta|idle|busy|grants``,
 where ``<name>`` holds the environment, the app key's fingerprint and a digest of the base
@@ -36,12 +41,17 @@ import time
 import uuid
 from typing import Any, NamedTuple
 
+from .errors import KISRateLimitError
 from .ratelimit import Permit
 from .redaction import logger
 from .redis_link import KISRedisUnavailableError, RedisLink, ScriptArg
 from .redis_store import DEFAULT_PREFIX
 
-__all__ = ["RedisRateLimiter"]
+__all__ = ["PLAUSIBLE_FACTOR", "RedisRateLimiter"]
+
+#: A shared budget more than this many times slower or faster than ours is not followed but
+#: replaced: two sane configurations differ by less (paper 2/s, real 20/s are separate budgets).
+PLAUSIBLE_FACTOR = 4
 
 _limiter_ids = itertools.count()
 
@@ -51,19 +61,28 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
 # KEYS: meta, idle, busy, grants.
-# ARGV: capacity, period_ms, hold_ms, key_ttl_ms, new epoch, rested (1/0), poll_ms.
-# Returns {slot, generation, wait_ms, capacity, period_ms, epoch}; slot -1: none, wait = retry.
+# ARGV: capacity, period_ms, hold_ms, key_ttl_ms, new epoch, rested (1/0), poll_ms, factor.
+# Returns {slot, generation, wait_ms, capacity, period_ms, epoch, replaced (1/0)}; slot -1:
+# none, wait = when to look again. A shared rate more than ``factor`` times slower or faster
+# than ours, or nonsense (a stray period_ms), is replaced by ours, rested for a period: one
+# process configured at 0.01/s must not hold every other process of the app key.
 _ACQUIRE = (
     _NOW
     + """
 local meta = redis.call('HMGET', KEYS[1], 'capacity', 'period_ms', 'epoch')
 local capacity, period, epoch = tonumber(meta[1]), tonumber(meta[2]), meta[3]
-if not capacity or not period or not epoch then
+local ours = tonumber(ARGV[1]) / tonumber(ARGV[2])
+local factor, replaced = tonumber(ARGV[8]), 0
+local plausible = capacity and period and capacity >= 1 and capacity <= 100000
+  and capacity == math.floor(capacity) and period >= 1 and period <= 3600000
+  and capacity / period * factor >= ours and capacity / period <= ours * factor
+if epoch and not plausible then replaced = 1 end
+if not plausible or not epoch then
   capacity, period, epoch = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[5]
   redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
   redis.call('HSET', KEYS[1], 'capacity', capacity, 'period_ms', period, 'epoch', epoch)
   local start = now
-  if ARGV[6] == '1' then start = now + period end
+  if ARGV[6] == '1' or replaced == 1 then start = now + period end
   for slot = 0, capacity - 1 do redis.call('ZADD', KEYS[2], start, slot) end
 elseif redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3]) < capacity then
   for slot = 0, capacity - 1 do
@@ -88,7 +107,7 @@ if #head == 0 then
     if send_at and (soonest == nil or send_at < soonest) then soonest = send_at end
   end
   if soonest and soonest - now > retry then retry = soonest - now end
-  return {-1, 0, retry, capacity, period, epoch}
+  return {-1, 0, retry, capacity, period, epoch, replaced}
 end
 local slot, free_at = head[1], tonumber(head[2])
 redis.call('ZREM', KEYS[2], slot)
@@ -98,7 +117,7 @@ redis.call('ZADD', KEYS[3], send_at + tonumber(ARGV[3]), slot)
 redis.call('HSET', KEYS[4], slot, generation .. ':' .. send_at)
 redis.call('PEXPIRE', KEYS[3], ARGV[4])
 redis.call('PEXPIRE', KEYS[4], ARGV[4])
-return {tonumber(slot), generation, send_at - now, capacity, period, epoch}
+return {tonumber(slot), generation, send_at - now, capacity, period, epoch, replaced}
 """
 )
 
@@ -131,6 +150,30 @@ class _Answer(NamedTuple):
     epoch: str
 
 
+class _Reply(NamedTuple):
+    slot: int
+    generation: int
+    wait_ms: int
+    capacity: int
+    period_ms: int
+    epoch: str
+    replaced: bool  # the shared budget was implausible and this call replaced it with ours
+
+
+def _parse_acquire(reply: Any) -> _Reply:
+    """The acquire script's answer; any other shape raises (inside ``link.run``: an outage)."""
+    slot, generation, wait_ms, capacity, period_ms, epoch, replaced = reply
+    return _Reply(
+        int(slot),
+        int(generation),
+        int(wait_ms),
+        int(capacity),
+        int(period_ms),
+        _text(epoch),
+        int(replaced) == 1,
+    )
+
+
 def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
@@ -152,10 +195,16 @@ class RedisRateLimiter:
         window: float = 1.0,
         margin: float = 0.0,
         hold_limit: float = 60.0,
+        max_wait: float = 30.0,
         poll_interval: float = 0.02,
         prefix: str = DEFAULT_PREFIX,
     ) -> None:
-        for label, value in (("rate", rate), ("window", window), ("hold_limit", hold_limit)):
+        for label, value in (
+            ("rate", rate),
+            ("window", window),
+            ("hold_limit", hold_limit),
+            ("max_wait", max_wait),
+        ):
             if not (isinstance(value, int | float) and 0 < value < math.inf):
                 raise ValueError(f"{label} must be a positive number, not {value!r}")
         if not name or not name.replace("-", "").isalnum():
@@ -167,6 +216,7 @@ class RedisRateLimiter:
         self.period = self.capacity / self.rate
         self.margin = float(margin)
         self.hold_limit = float(hold_limit)
+        self.max_wait = float(max_wait)
         self.poll_interval = poll_interval
         base = f"{prefix}:{{budget-{name}}}"
         self.keys = [f"{base}:meta", f"{base}:idle", f"{base}:busy", f"{base}:grants"]
@@ -176,17 +226,25 @@ class RedisRateLimiter:
         self._release_script = link.client.register_script(_RELEASE)
         self._id = next(_limiter_ids)
         self._epoch: str | None = None
+        self._shared = (self.capacity, self._period_ms)  # what Redis last said it runs
         self._warned_mismatch = False
         self._lock = threading.Lock()
 
     # -- the RateLimiter interface -------------------------------------------------------------
 
     def acquire(self) -> Permit:
-        """Block this thread until a request may be sent."""
+        """Block this thread until a request may be sent, at most ``max_wait`` seconds
+        (then :class:`KISRateLimitError`: nothing was sent)."""
+        deadline = time.monotonic() + self.max_wait
         while True:
             answer = self._take()
+            pause = self._pause_before(answer, deadline)
+            if pause is None:
+                if answer.slot >= 0:
+                    self._give_back(answer)
+                raise self._timed_out()
             if answer.slot < 0:
-                time.sleep(answer.wait)
+                time.sleep(pause)
                 continue
             if answer.wait > 0:
                 try:
@@ -197,7 +255,9 @@ class RedisRateLimiter:
             return self._permit(answer)
 
     async def aacquire(self) -> Permit:
-        """Wait in this task until a request may be sent; Redis calls run in worker threads."""
+        """Wait in this task until a request may be sent, at most ``max_wait`` seconds (then
+        :class:`KISRateLimitError`); Redis calls run in worker threads."""
+        deadline = time.monotonic() + self.max_wait
         while True:
             taking = asyncio.ensure_future(asyncio.to_thread(self._take))
             try:
@@ -206,8 +266,13 @@ class RedisRateLimiter:
                 # The script may still grant a slot after we were cancelled: hand it back then.
                 taking.add_done_callback(self._give_back_later)
                 raise
+            pause = self._pause_before(answer, deadline)
+            if pause is None:
+                if answer.slot >= 0:
+                    _in_thread(self._give_back, answer)
+                raise self._timed_out()
             if answer.slot < 0:
-                await asyncio.sleep(answer.wait)
+                await asyncio.sleep(pause)
                 continue
             if answer.wait > 0:
                 try:
@@ -216,6 +281,29 @@ class RedisRateLimiter:
                     _in_thread(self._give_back, answer)
                     raise
             return self._permit(answer)
+
+    def _pause_before(self, answer: _Answer, deadline: float) -> float | None:
+        """How long to sleep once ``answer`` is in (until the slot rests, or before looking
+        again); None when that would pass the deadline."""
+        remaining = deadline - time.monotonic()
+        if answer.wait <= remaining:
+            return answer.wait
+        if answer.slot < 0 and remaining > 0:
+            return remaining  # one last look at the deadline
+        return None
+
+    def _timed_out(self) -> KISRateLimitError:
+        return KISRateLimitError(
+            "EGW00201",
+            f"no request slot of the budget {self.name} shared in Redis at {self.link.address} "
+            f"within {self.max_wait:g} s (it runs {self._shared_rate()}); the request was not "
+            "sent",
+        )
+
+    def _shared_rate(self) -> str:
+        with self._lock:
+            capacity, period_ms = self._shared
+        return f"{capacity} requests per {period_ms} ms"
 
     def release(self, permit: Permit) -> None:
         """The request of ``permit`` is over: its slot rests for one period from now."""
@@ -241,12 +329,14 @@ class RedisRateLimiter:
             uuid.uuid4().hex[:16],
             1 if known is not None else 0,
             max(1, int(self.poll_interval * 1000)),
+            PLAUSIBLE_FACTOR,
         ]
-        reply = self.link.run(lambda r: self._acquire_script(keys=self.keys, args=args, client=r))
-        slot, generation, wait_ms, capacity, period_ms = (int(part) for part in reply[:5])
-        epoch = _text(reply[5])
-        self._note(epoch, capacity, period_ms)
-        return _Answer(slot, generation, max(0, wait_ms) / 1000, epoch)
+        # Parsed inside run: a reply of another shape is a broken Redis, an outage.
+        reply = self.link.run(
+            lambda r: _parse_acquire(self._acquire_script(keys=self.keys, args=args, client=r))
+        )
+        self._note(reply)
+        return _Answer(reply.slot, reply.generation, max(0, reply.wait_ms) / 1000, reply.epoch)
 
     def _release(self, slot: int, generation: int, epoch: str, *, used: bool) -> None:
         args: list[ScriptArg] = [slot, generation, epoch, int(used), math.ceil(self.margin * 1000)]
@@ -265,14 +355,27 @@ class RedisRateLimiter:
         if answer.slot >= 0:
             _in_thread(self._give_back, answer)
 
-    def _note(self, epoch: str, capacity: int, period_ms: int) -> None:
+    def _note(self, reply: _Reply) -> None:
         """Warn when the shared budget was reset, or runs at another rate than ours."""
+        epoch, capacity, period_ms = reply.epoch, reply.capacity, reply.period_ms
         with self._lock:
             previous, self._epoch = self._epoch, epoch
+            self._shared = (capacity, period_ms)
             mismatch = (capacity, period_ms) != (self.capacity, self._period_ms)
             warn_mismatch = mismatch and not self._warned_mismatch
             self._warned_mismatch = self._warned_mismatch or mismatch
-        if previous is not None and previous != epoch:
+        if reply.replaced:
+            logger.warning(
+                "request budget %s in Redis at %s ran at a rate more than %d times ours, or "
+                "not a rate at all (another process's rate_limit_per_second?); it was replaced "
+                "by ours, %d requests per %d ms",
+                self.name,
+                self.link.address,
+                PLAUSIBLE_FACTOR,
+                self.capacity,
+                self._period_ms,
+            )
+        elif previous is not None and previous != epoch:
             logger.warning(
                 "request budget %s: its state in Redis at %s was lost (restart or flush); "
                 "it starts again, rested for one period",

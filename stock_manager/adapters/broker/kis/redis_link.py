@@ -14,12 +14,15 @@ budget see the same outage and log it once.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
+
+from pydantic import SecretStr
 
 from .errors import KISConfigError
 from .redaction import logger
@@ -87,7 +90,7 @@ class RedisLink:
 
     def __init__(
         self,
-        url: str,
+        url: str | SecretStr,
         *,
         probe_interval: float = 5.0,
         socket_timeout: float = 1.0,
@@ -95,28 +98,26 @@ class RedisLink:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         redis = import_redis()
-        self.address = redis_address(url)
         self.probe_interval = probe_interval
         self._clock = clock
-        try:
-            self.client: Redis = redis.Redis.from_url(
-                url,
-                socket_timeout=socket_timeout,
-                socket_connect_timeout=connect_timeout,
-                retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0),
-            )
-        except ValueError:
-            raise KISConfigError(
-                "redis_url (KIS_REDIS_URL) is not a Redis URL: expected redis://host:port/db, "
-                "rediss://... or unix:///path"
-            ) from None
-        self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         self._lock = threading.Lock()
         self._probing = threading.Lock()
         self._up = True
         self._next_probe = 0.0
         self.recovered_at: float | None = None
         self.outages = 0
+        self.address = "an unparsable address"  # until the URL is known to be usable
+        # The URL may hold a password: it is unwrapped only inside _client_for, which returns
+        # (never raises) its failure, so no traceback frame of the error below holds it.
+        built = _client_for(redis, url, socket_timeout, connect_timeout)
+        if isinstance(built, str):
+            raise KISConfigError(
+                f"redis_url (KIS_REDIS_URL) is not a Redis URL redis-py can use ({built}): "
+                "expected redis://[user:password@]host:port/db, rediss://... or unix:///path, "
+                "with only options redis-py knows (check the query string)"
+            )
+        self.client: Redis = built[0]
+        self.address = built[1]
 
     @property
     def up(self) -> bool:
@@ -128,7 +129,10 @@ class RedisLink:
         :class:`KISRedisUnavailableError` (naming the host and port, nothing else)."""
         try:
             return operation(self.client)
-        except self._errors as exc:
+        except Exception as exc:
+            # Not only RedisError/OSError: an endpoint that speaks Redis badly (answering HELLO
+            # with +OK) makes redis-py raise AttributeError, IndexError, ...; any failure of a
+            # command is an outage. Cancellation and interrupts (BaseException) propagate.
             self.mark_down(exc)
             raise KISRedisUnavailableError(
                 f"Redis at {self.address} is unavailable ({type(exc).__name__})"
@@ -165,7 +169,7 @@ class RedisLink:
                 return self._up
             try:
                 self.client.ping()
-            except self._errors:
+            except Exception:  # any failure of redis-py, as in run
                 with self._lock:
                     self._next_probe = self._clock() + self.probe_interval
                 return False
@@ -184,6 +188,29 @@ class RedisLink:
         return f"RedisLink({self.address}, {state})"
 
 
+def _client_for(
+    redis: ModuleType, url: str | SecretStr, socket_timeout: float, connect_timeout: float
+) -> tuple[Redis, str] | str:
+    """(redis-py client, loggable address) for ``url``, or the name of what went wrong."""
+    plain = url.get_secret_value() if isinstance(url, SecretStr) else url
+    try:
+        client = redis.Redis.from_url(
+            plain,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=connect_timeout,
+            retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0),
+        )
+        # redis-py checks most URL options only when it first connects (a bogus ssl_cert_reqs
+        # is a TypeError then, on every command): build one connection object now, which does
+        # no I/O, so a bad URL fails here, as a configuration error.
+        pool = client.connection_pool
+        pool.connection_class(**pool.connection_kwargs)
+    except Exception as exc:  # whatever redis-py raises, the URL is wrong
+        # Only the type: redis-py's message may quote the URL, password included.
+        return type(exc).__name__
+    return client, redis_address(plain)
+
+
 _links: dict[str, RedisLink] = {}
 _links_lock = threading.Lock()
 
@@ -192,12 +219,15 @@ def shared_link(config: KISConfig, **options: Any) -> RedisLink:
     """The process's link to ``config.redis_url`` (created on first use)."""
     if config.redis_url is None:
         raise KISConfigError("redis_url (KIS_REDIS_URL) is not set")
-    url = config.redis_url.get_secret_value()
+    # Keyed by a digest: the dict (and a debugger's view of it) never holds the password.
+    digest = hashlib.sha256(config.redis_url.get_secret_value().encode()).hexdigest()
     with _links_lock:
-        link = _links.get(url)
+        link = _links.get(digest)
         if link is None:
-            link = RedisLink(url, probe_interval=config.redis_probe_interval, **options)
-            _links[url] = link
+            link = RedisLink(
+                config.redis_url, probe_interval=config.redis_probe_interval, **options
+            )
+            _links[digest] = link
         return link
 
 

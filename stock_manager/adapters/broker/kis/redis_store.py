@@ -27,10 +27,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 from .redaction import logger
 from .redis_link import KISRedisUnavailableError, RedisLink, ScriptArg
-from .token_store import KISTokenStoreError, TokenEntry, TokenKey, TokenLease
+from .token_store import KISTokenStoreError, TokenEntry, TokenKey, TokenLease, decode_entry
 
 __all__ = ["DEFAULT_PREFIX", "RedisTokenStore"]
 
@@ -74,6 +75,11 @@ def _ttl_ms(entry: TokenEntry) -> int:
         return int(TOMBSTONE_TTL * 1000)
     remaining = (entry.expires_at - datetime.now(UTC)).total_seconds()
     return max(1000, int(remaining * 1000))
+
+
+def _pair(reply: Any) -> tuple[int, int]:
+    first, second = reply
+    return int(first), int(second)
 
 
 class RedisTokenStore:
@@ -170,15 +176,9 @@ class RedisTokenStore:
 
     def _decode(self, key: TokenKey, raw: str) -> TokenEntry | None:
         try:
-            entry = TokenEntry.from_json(json.loads(raw))
-        except json.JSONDecodeError:
-            problem = "not valid JSON"
+            return decode_entry(raw, key.kind)
         except ValueError as exc:
-            problem = str(exc)  # from_json's messages name fields, never values
-        else:
-            if entry.kind == key.kind:
-                return entry
-            problem = "it holds another kind of token"
+            problem = str(exc)  # decode_entry's messages name fields, never values
         logger.warning("token entry %s in Redis is damaged (%s); ignoring it", key.name, problem)
         return None
 
@@ -186,8 +186,9 @@ class RedisTokenStore:
         lease_key, lease_ms = self.lease_key(key), max(1, int(self.lease_ttl * 1000))
         deadline = time.monotonic() + max(timeout, 0.0)
         while True:
+            # Unpacked inside run: a reply of another shape is a broken Redis, an outage.
             taken, ttl_ms = self.link.run(
-                lambda r: self._take(keys=[lease_key], args=[holder, lease_ms], client=r)
+                lambda r: _pair(self._take(keys=[lease_key], args=[holder, lease_ms], client=r))
             )
             if taken == 1:
                 return

@@ -18,6 +18,7 @@ secret. A discarded token leaves a *tombstone*: an entry without a value that ke
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
+from .access_token import is_credential_value
 from .errors import KISError
 
 if TYPE_CHECKING:
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ACCESS_TOKEN",
     "APPROVAL_KEY",
+    "PROCESS_MEMORY_STORE",
     "DirectLease",
     "KISTokenStoreError",
     "MemoryTokenStore",
@@ -41,6 +44,7 @@ __all__ = [
     "TokenKind",
     "TokenLease",
     "TokenStore",
+    "decode_entry",
     "make_token_store",
     "token_lock_timeout",
 ]
@@ -50,6 +54,9 @@ ACCESS_TOKEN: TokenKind = "access_token"  # noqa: S105 (an entry kind, not a sec
 APPROVAL_KEY: TokenKind = "approval_key"
 
 ENTRY_FORMAT = 1
+#: A real entry is well under 8 KiB (a token of at most 4096 characters and two times); a
+#: larger one is damage, and is not parsed (nor, from a file, read past this size).
+MAX_ENTRY_BYTES = 64 * 1024
 _KINDS: dict[str, TokenKind] = {kind: kind for kind in (ACCESS_TOKEN, APPROVAL_KEY)}
 
 
@@ -139,10 +146,12 @@ class TokenEntry:
         value, token_type = data.get("token"), data.get("token_type")
         if kind is None:
             raise ValueError("unknown entry kind")
-        if value is not None and (not isinstance(value, str) or not value):
-            raise ValueError("token is not a string")
-        if not isinstance(token_type, str):
-            raise ValueError("token_type is not a string")
+        # Checked like a freshly issued token: one with a space or CR/LF would fail every
+        # call of every process sharing the store until it expired.
+        if value is not None and not is_credential_value(value):
+            raise ValueError("token is not a credential (visible ASCII, at most 4096 characters)")
+        if not isinstance(token_type, str) or not is_credential_value(token_type):
+            raise ValueError("token_type is not a scheme name")
         return cls(
             kind=kind,
             issued_at=_parse_time(data.get("issued_at"), "issued_at"),
@@ -152,6 +161,24 @@ class TokenEntry:
             ),
             token_type=token_type,
         )
+
+
+def decode_entry(raw: bytes | str, kind: TokenKind) -> TokenEntry:
+    """The entry a store holds as ``raw`` (:meth:`TokenEntry.to_json`'s JSON) for a key of
+    ``kind``; ``ValueError`` saying what is wrong (never quoting the content) if it is not one.
+    """
+    if len(raw) > MAX_ENTRY_BYTES:
+        raise ValueError(f"larger than {MAX_ENTRY_BYTES} bytes")
+    try:
+        data = json.loads(raw)
+    except RecursionError:  # "[[[[..." : json recurses once per level
+        raise ValueError("nested too deeply to be an entry") from None
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+        raise ValueError("not valid JSON, perhaps cut short") from None
+    entry = TokenEntry.from_json(data)
+    if entry.kind != kind:
+        raise ValueError("it holds another kind of token")
+    return entry
 
 
 def _parse_time(value: Any, name: str) -> datetime:
@@ -271,7 +298,9 @@ def token_lock_timeout(config: KISConfig) -> float:
 
 
 def make_token_store(config: KISConfig) -> TokenStore:
-    """The store ``config.token_store`` names: ``"file"`` (default) or ``"memory"``.
+    """The store ``config.token_store`` names: ``"file"`` (default) or ``"memory"`` (the
+    process's one :data:`PROCESS_MEMORY_STORE`; construct a :class:`MemoryTokenStore` for a
+    private one).
 
     With ``redis_url`` set, Redis comes first and that store is the fallback while Redis is
     unavailable (:class:`~.fallback_store.FallbackTokenStore`).
@@ -285,9 +314,16 @@ def make_token_store(config: KISConfig) -> TokenStore:
     return redis_token_store(config, local)
 
 
+#: The store ``token_store="memory"`` means: one per process, as documented, so a second
+#: client of the same key adopts the first one's token instead of asking KIS again (EGW00133:
+#: a minute's stall, and on real KIS a KakaoTalk message per issuance). Entries are keyed by
+#: base URL and app-key fingerprint, so clients of other keys or servers never mix.
+PROCESS_MEMORY_STORE = MemoryTokenStore()
+
+
 def _local_token_store(config: KISConfig) -> TokenStore:
     if config.token_store == "memory":  # noqa: S105 (a store kind, not a secret)
-        return MemoryTokenStore()
+        return PROCESS_MEMORY_STORE
     # Imported here because file_store builds on this module.
     from .file_store import FileTokenStore  # noqa: PLC0415
 
