@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -167,3 +168,38 @@ def test_errors_the_policy_does_not_retry_are_raised_at_once() -> None:
     flow.send(None)
     with pytest.raises(KISCredentialsError):  # a wrong key is final: retrying cannot help
         flow.send(raw(500, {"rt_cd": "1", "msg_cd": "EGW00103", "msg1": "bad app key"}))
+
+
+def test_an_order_whose_token_is_refused_in_an_http_200_is_not_replayed() -> None:
+    # Regression (D32): a 200 comes from behind the gateway; only a refusal proves nothing ran.
+    request = build_request(CONFIG, "POST", api_id="order-cash", params=ORDER, variant="buy")
+    flow = exchange(request, NO_SLEEP)
+    next(flow)
+    flow.send(token("order-token-value"))
+    flow.send(None)
+    expired_in_200 = raw(200, {"rt_cd": "1", "msg_cd": "EGW00123", "msg1": "expired"})
+    with pytest.raises(KISTokenExpiredError):
+        flow.send(expired_in_200)
+
+
+def test_each_send_carries_the_attempt_time_limit_capped_by_the_call_deadline() -> None:
+    request = build_request(CONFIG, "GET", api_id="inquire-price")
+    flow = exchange(request, NO_SLEEP, attempt_seconds=20.0)
+    next(flow)
+    flow.send(token("limit-token-value"))
+    send = flow.send(None)
+    assert isinstance(send, Send) and send.time_limit == 20.0
+    flow = exchange(request, NO_SLEEP, attempt_seconds=20.0, deadline=0.5)
+    next(flow)
+    flow.send(token("limit-token-value"))
+    send = flow.send(None)
+    assert isinstance(send, Send) and send.time_limit is not None and 0 < send.time_limit <= 0.5
+
+
+def test_no_retry_starts_after_the_call_deadline() -> None:
+    request = build_hashkey_request(CONFIG, b"{}")
+    flow = exchange(request, RetryPolicy(max_retries=5, sleep=False), deadline=0.01)
+    next(flow)
+    time.sleep(0.02)
+    with pytest.raises(KISConnectError):
+        flow.throw(KISConnectError("refused"))

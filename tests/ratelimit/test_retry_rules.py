@@ -50,7 +50,6 @@ def gateway(code: str, status: int = 500) -> KISError:
 ALWAYS_RETRIED = {
     "EGW00201": gateway("EGW00201"),
     "EGW00215": gateway("EGW00215"),
-    "EGW00201 as HTTP 200": gateway("EGW00201", 200),
     "no connection": KISConnectError("refused"),
 }
 SAFE_ONLY = {
@@ -110,6 +109,19 @@ def test_refusals_and_business_errors_are_never_retried(failure: Exception) -> N
     for request in SAFE + ORDERS:
         assert not policy.is_retryable(request, failure)
         assert not policy.is_ambiguous(request, failure)
+
+
+@pytest.mark.parametrize("code", ["EGW00201", "EGW00215", "EGW00123"])
+def test_a_gateway_code_in_an_http_200_is_retried_for_queries_never_for_orders(code: str) -> None:
+    # An HTTP 200 comes from behind the gateway: it does not prove the order was left undone.
+    policy = RetryPolicy()
+    failure = gateway(code, 200)
+    for request in ORDERS:
+        assert not policy.is_retryable(request, failure), request.path
+        assert not policy.is_ambiguous(request, failure)
+    if code != "EGW00123":  # a token rejection is the flow's business, not the policy's
+        for request in SAFE:
+            assert policy.is_retryable(request, failure), request.path
 
 
 def test_bounded_by_attempts_and_by_time() -> None:

@@ -16,6 +16,7 @@ import contextlib
 import json
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -24,6 +25,9 @@ from typing import Any
 __all__ = ["RawServer", "Recorded", "Reply", "token_reply"]
 
 _READ_TIMEOUT = 5.0
+# A misbehaving reply (trickled, endless) stops after this long even if the client never gives up.
+_MISBEHAVE_FOR = 10.0
+_FILLER = b"x" * 65536
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,13 @@ class Reply:
 
     ``cut_after`` sends only that many body bytes (after promising the whole body) and closes
     the connection; ``hang`` never answers (the client's read timeout fires).
+
+    Replies that would hold a client without a deadline or a size cap (each stops after
+    ``_MISBEHAVE_FOR`` seconds or when the client goes): ``trickle`` sends the reply one byte
+    every ``trickle`` seconds; ``continue_every`` sends ``100 Continue`` every that many seconds
+    and never the reply; ``endless`` follows the head with body bytes that never end
+    (``"close"``: no length, ``"chunked"``: chunk after chunk); ``content_length`` announces
+    that length whatever the body.
     """
 
     status: int
@@ -39,6 +50,10 @@ class Reply:
     headers: tuple[tuple[str, str], ...] = (("content-type", "application/json; charset=utf-8"),)
     cut_after: int | None = None
     hang: bool = False
+    trickle: float | None = None
+    continue_every: float | None = None
+    endless: str | None = None
+    content_length: int | None = None
 
     @classmethod
     def json(cls, status: int, document: Any, **headers: str) -> Reply:
@@ -148,14 +163,39 @@ class RawServer:
             if reply.hang:
                 self._stopping.wait(_READ_TIMEOUT)
                 return
-            head = [f"HTTP/1.1 {reply.status} X", f"content-length: {len(reply.body)}"]
-            head += [f"{name}: {value}" for name, value in reply.headers]
-            head.append("connection: close")
-            body = reply.body if reply.cut_after is None else reply.body[: reply.cut_after]
-            try:
-                connection.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
-            except OSError:
+            with contextlib.suppress(OSError):  # the client went away: that is its right
+                self._deliver(connection, reply)
+
+    def _deliver(self, connection: socket.socket, reply: Reply) -> None:
+        until = time.monotonic() + _MISBEHAVE_FOR
+        if reply.continue_every is not None:
+            while time.monotonic() < until and not self._stopping.is_set():
+                connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                self._stopping.wait(reply.continue_every)
+            return
+        head = [f"HTTP/1.1 {reply.status} X"]
+        if reply.endless == "chunked":
+            head.append("transfer-encoding: chunked")
+        elif reply.endless is None:
+            length = len(reply.body) if reply.content_length is None else reply.content_length
+            head.append(f"content-length: {length}")
+        head += [f"{name}: {value}" for name, value in reply.headers]
+        head.append("connection: close")
+        body = reply.body if reply.cut_after is None else reply.body[: reply.cut_after]
+        data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+        if reply.trickle is not None:
+            for index in range(len(data)):
+                if time.monotonic() >= until or self._stopping.is_set():
+                    return
+                connection.sendall(data[index : index + 1])
+                self._stopping.wait(reply.trickle)
+            return
+        connection.sendall(data)
+        chunk = _FILLER if reply.endless != "chunked" else b"%x\r\n%s\r\n" % (len(_FILLER), _FILLER)
+        while reply.endless is not None and time.monotonic() < until:
+            if self._stopping.is_set():
                 return
+            connection.sendall(chunk)
 
 
 def _read_request(connection: socket.socket) -> Recorded | None:

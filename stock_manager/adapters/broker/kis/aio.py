@@ -17,10 +17,11 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .base import BaseKISClient
+from .base import AttemptClock, BaseKISClient, deadline_error
 from .budgets import shared_rate_limiter
 from .catalog import Catalog
 from .config import KISConfig
+from .errors import KISError
 from .flow import AcquireBudget, Action, DropToken, Flow, GetToken, RawResponse, Send, Sleep
 from .protocol import PageCursor, PreparedRequest
 from .ratelimit import RateLimiter
@@ -95,8 +96,16 @@ class AsyncKISRestClient(BaseKISClient):
         hashkey: bool = False,
         tr_cont: str = "",
         headers: Mapping[str, str] | None = None,
+        deadline: float | None = None,
     ) -> KISResponse:
-        """Call a KIS REST API; see :meth:`KISRestClient.make_request`."""
+        """Call a KIS REST API; see :meth:`KISRestClient.make_request`.
+
+        Cancelling the call (``task.cancel()``, ``asyncio.wait_for``) keeps asyncio's meaning:
+        ``CancelledError``/``TimeoutError`` is raised, the rate-limit permit is released. But an
+        order cancelled after it was sent may have been executed: it is logged as a WARNING and
+        the exception gets a note saying so. Never retry an order on such a timeout; pass
+        ``deadline=`` (seconds) instead to get :class:`KISAmbiguousOutcomeError`.
+        """
         return await self._run(
             self._request_flow(
                 method,
@@ -108,10 +117,11 @@ class AsyncKISRestClient(BaseKISClient):
                 hashkey=hashkey,
                 tr_cont=tr_cont,
                 headers=headers,
+                deadline=deadline,
             )
         )
 
-    async def iter_pages(
+    def iter_pages(
         self,
         method: str,
         url: str | None = None,
@@ -123,18 +133,19 @@ class AsyncKISRestClient(BaseKISClient):
         headers: Mapping[str, str] | None = None,
         max_pages: int = 100,
     ) -> AsyncIterator[KISResponse]:
-        """Every page of a paged inquiry; see :meth:`KISRestClient.iter_pages`."""
-        cursor = PageCursor(params, max_pages)
+        """Every page of a paged inquiry; see :meth:`KISRestClient.iter_pages` (a POST raises
+        :class:`KISUsageError` here, before anything is sent)."""
+        self._check_open()
+        self._check_pageable(method, api_id)
+        call = {"tr_id": tr_id, "api_id": api_id, "variant": variant, "headers": headers}
+        return self._pages(method, url, PageCursor(params, max_pages), call)
+
+    async def _pages(
+        self, method: str, url: str | None, cursor: PageCursor, call: Mapping[str, Any]
+    ) -> AsyncIterator[KISResponse]:
         while True:
             page = await self.make_request(
-                method,
-                url,
-                cursor.params,
-                tr_id=tr_id,
-                api_id=api_id,
-                variant=variant,
-                tr_cont=cursor.tr_cont,
-                headers=headers,
+                method, url, cursor.params, tr_cont=cursor.tr_cont, **call
             )
             yield page
             if not cursor.advance(page):
@@ -146,23 +157,30 @@ class AsyncKISRestClient(BaseKISClient):
 
     async def approval_key(self) -> str:
         """A websocket approval key from ``/oauth2/Approval``, cached for its 24-hour life."""
+        self._check_open()
         return (await self.approval_keys.get()).value
 
     async def access_token(self) -> AccessToken:
         """The current access token, issued if there is none yet."""
+        self._check_open()
         return await self.tokens.get()
 
     async def revoke(self) -> bool:
         """Revoke the access token (held or stored) at KIS and drop it from the token store;
         False if there was none."""
+        self._check_open()
         return await self.tokens.revoke()
 
     async def aclose(self, *, revoke: bool = False) -> None:
-        """Close the pool (if the client made it); ``revoke=True`` revokes the token first."""
+        """Close the pool (if the client made it); ``revoke=True`` revokes the token first.
+        Closing twice does nothing; any call after it raises :class:`KISUsageError`."""
+        if self._closed:
+            return
         try:
             if revoke:
                 await self.revoke()
         finally:
+            self._closed = True
             if self._owns_http:
                 await self._http.aclose()
 
@@ -186,6 +204,9 @@ class AsyncKISRestClient(BaseKISClient):
     # -- performing a flow's actions -----------------------------------------------------------
 
     async def _run(self, flow: Flow[T]) -> T:
+        if self._closed:
+            flow.close()
+            self._check_open()
         result: Any = None
         error: Exception | None = None
         try:
@@ -205,9 +226,9 @@ class AsyncKISRestClient(BaseKISClient):
 
     async def _perform(self, action: Action) -> Any:
         match action:
-            case Send(request, permit):
+            case Send(request, permit, time_limit):
                 try:
-                    return await self._send(request)
+                    return await self._send(request, AttemptClock.start(time_limit))
                 finally:  # the reply is in (or never will be): the slot's rest starts now
                     if permit is not None:
                         await self.rate_limiter.arelease(permit)
@@ -221,18 +242,50 @@ class AsyncKISRestClient(BaseKISClient):
                 await asyncio.sleep(seconds)
                 return None
 
-    async def _send(self, request: PreparedRequest) -> RawResponse:
-        http_request = self._http.build_request(
-            request.method,
-            request.url,
-            headers=dict(request.headers),
-            content=request.content or None,
-        )
+    async def _send(self, request: PreparedRequest, clock: AttemptClock) -> RawResponse:
+        self._check_time_left(request, clock)
         started = time.perf_counter()
+        sent_at = time.time()
+        failure: httpx.HTTPError | TimeoutError | None = None
         try:
-            response = await self._http.send(http_request, follow_redirects=False)
-        except httpx.HTTPError as exc:
-            self._log(request, type(exc).__name__, time.perf_counter() - started)
-            raise self._transport_error(exc, request) from exc
-        self._log(request, str(response.status_code), time.perf_counter() - started)
-        return self._raw(response)
+            async with asyncio.timeout(clock.left()):  # None: unbounded
+                raw = await self._receive(request, clock)
+        except (httpx.HTTPError, TimeoutError) as exc:  # TimeoutError: the attempt's deadline
+            failure = exc
+        except asyncio.CancelledError as cancelled:
+            if request.is_order:
+                cancelled.add_note(self._log_cancelled_order(request, sent_at))
+            raise
+        if failure is not None:
+            self._log(request, type(failure).__name__, time.perf_counter() - started)
+            error = self._failure(failure, request, clock)
+            del failure  # its frames hold h11's header lists, credentials included
+            raise error  # outside the except: nothing chained
+        self._log(request, str(raw.status_code), time.perf_counter() - started)
+        return raw
+
+    def _failure(
+        self, failure: httpx.HTTPError | TimeoutError, request: PreparedRequest, clock: AttemptClock
+    ) -> KISError:
+        if isinstance(failure, httpx.HTTPError):
+            return self._transport_error(failure, request, out_of_time=clock.ran_out())
+        return deadline_error(request, clock.seconds or 0.0, "TimeoutError")
+
+    async def _receive(self, request: PreparedRequest, clock: AttemptClock) -> RawResponse:
+        response = await self._http.send(
+            self._http.build_request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                content=request.content or None,
+            ),
+            follow_redirects=False,
+            stream=True,
+        )
+        try:
+            reader = self._reply_reader(request, response, clock)
+            async for chunk in response.aiter_bytes():
+                reader.add(chunk)
+            return reader.raw()
+        finally:
+            await response.aclose()

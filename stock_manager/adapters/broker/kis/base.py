@@ -6,7 +6,10 @@ part that waits: performing the actions a flow yields (see :mod:`.flow`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -27,15 +30,31 @@ from .protocol import (
     parse_hashkey,
     parse_token_grant,
 )
-from .redaction import logger, register_secret
+from .redaction import logger, redact, register_secret
 from .response import KISResponse
 from .retry import RetryPolicy
 from .tokens import AccessToken
 
-__all__ = ["BaseKISClient"]
+__all__ = ["AttemptClock", "BaseKISClient", "ReplyReader", "deadline_error"]
 
-# Failures that happen before a byte of the request is on the wire.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+# Failures that happen before a byte of the request is on the wire. h11 refuses a request it
+# cannot write (LocalProtocolError) before producing any bytes of it.
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+)
+# httpx errors whose text is safe to show: OS errors, timeouts, decoder errors. Protocol errors
+# are not: h11 quotes the offending header line ("Illegal header value b'Bearer ...'").
+_SAFE_TEXT = (
+    httpx.ConnectError,
+    httpx.TimeoutException,
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.DecodingError,
+)
 
 
 class BaseKISClient:
@@ -51,6 +70,7 @@ class BaseKISClient:
         self.config = config if config is not None else KISConfig()
         self.catalog = catalog if catalog is not None else get_catalog()
         self.retry_policy = retry_policy or RetryPolicy.from_config(self.config)
+        self._closed = False
         for secret in (
             self.config.kis_app_secret,
             self.config.personalseckey,
@@ -92,7 +112,10 @@ class BaseKISClient:
         hashkey: bool,
         tr_cont: str,
         headers: Mapping[str, str] | None,
+        deadline: float | None = None,
     ) -> Flow[KISResponse]:
+        if deadline is not None and not deadline > 0:
+            raise KISUsageError(f"deadline must be a positive number of seconds, not {deadline!r}")
         request = build_request(
             self.config,
             method,
@@ -110,47 +133,112 @@ class BaseKISClient:
                 raise KISUsageError("hashkey=True signs a POST body; a GET has none")
             signature = yield from self._hash_flow(request.content)
             request = request.with_hashkey(signature)
-        return (yield from exchange(request, self.retry_policy))
+        return (yield from self._exchange(request, deadline))
+
+    def _exchange(
+        self, request: PreparedRequest, deadline: float | None = None
+    ) -> Flow[KISResponse]:
+        return exchange(
+            request,
+            self.retry_policy,
+            attempt_seconds=self.config.attempt_deadline,
+            deadline=deadline,
+        )
 
     def _hash_flow(self, content: bytes) -> Flow[str]:
-        response = yield from exchange(
-            build_hashkey_request(self.config, content), self.retry_policy
-        )
+        response = yield from self._exchange(build_hashkey_request(self.config, content))
         return parse_hashkey(response)
 
     def _hashkey_flow(self, body: Mapping[str, Any]) -> Flow[str]:
         return (yield from self._hash_flow(encode_body(body)))
 
     def _token_flow(self) -> Flow[AccessToken]:
-        response = yield from exchange(build_token_request(self.config), self.retry_policy)
+        response = yield from self._exchange(build_token_request(self.config))
         return parse_token_grant(response)
 
     def _revoke_flow(self, token: AccessToken) -> Flow[None]:
-        yield from exchange(build_revoke_request(self.config, token), self.retry_policy)
+        yield from self._exchange(build_revoke_request(self.config, token))
         logger.debug("access token revoked")
 
     def _approval_flow(self) -> Flow[str]:
-        response = yield from exchange(build_approval_request(self.config), self.retry_policy)
+        response = yield from self._exchange(build_approval_request(self.config))
         return parse_approval_key(response)
 
     # -- helpers for the I/O shells ------------------------------------------------------------
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise KISUsageError("the client is closed: create a new one (nothing was sent)")
+
+    def _check_pageable(self, method: str, api_id: str | None) -> None:
+        """Paging repeats a call once per page: only an inquiry (GET) may be repeated."""
+        verb = method.strip().upper() if isinstance(method, str) else method
+        if verb != "GET" or (api_id is not None and self.catalog.get(api_id).order):
+            raise KISUsageError(
+                f"iter_pages follows the pages of an inquiry (GET), not a {verb!r} call: it "
+                "would send the request again for every page (an order placed many times); "
+                "use make_request. Nothing was sent"
+            )
+
     def _timeout(self) -> httpx.Timeout:
         return httpx.Timeout(self.config.timeout, connect=self.config.connect_timeout)
 
-    @staticmethod
-    def _raw(response: httpx.Response) -> RawResponse:
-        return RawResponse(response.status_code, dict(response.headers.items()), response.content)
+    def _reply_reader(
+        self, request: PreparedRequest, response: httpx.Response, clock: AttemptClock
+    ) -> ReplyReader:
+        return ReplyReader(request, response, self.config.max_reply_bytes, clock)
 
     @staticmethod
-    def _transport_error(exc: httpx.HTTPError, request: PreparedRequest) -> KISError:
+    def _transport_error(
+        exc: httpx.HTTPError, request: PreparedRequest, *, out_of_time: float | None = None
+    ) -> KISError:
+        """The typed error for ``exc``; ``out_of_time`` is the attempt's limit if it ran out.
+
+        The message is built from the exception's class (and its text only where that cannot
+        quote a header, which may hold a credential); callers raise it outside the ``except``
+        so that httpx's frames (h11's header lists) are not chained to it.
+        """
         what = f"{request.method} {request.path}"
-        detail = str(exc) or type(exc).__name__
+        name = type(exc).__name__
+        text = redact(str(exc)) if isinstance(exc, _SAFE_TEXT) else ""
+        detail = f"{name}: {text}" if text else name
+        if isinstance(exc, httpx.LocalProtocolError):
+            return KISConnectError(
+                f"{what} could not be sent ({name}: the HTTP library refused to write it); "
+                "nothing was sent"
+            )
         if isinstance(exc, _NOT_SENT):
-            return KISConnectError(f"could not connect for {what}: {detail}")
+            late = f" within the {out_of_time:g} s deadline" if out_of_time is not None else ""
+            return KISConnectError(f"could not connect for {what}{late} ({detail})")
+        if out_of_time is not None:
+            return deadline_error(request, out_of_time, name)
         if isinstance(exc, httpx.TransportError):
-            return KISTransportError(f"{type(exc).__name__} during {what}: {detail}")
-        return KISProtocolError(f"unreadable reply to {what}: {type(exc).__name__}: {detail}")
+            return KISTransportError(f"{detail} during {what}")
+        return KISProtocolError(f"unreadable reply to {what}: {detail}")
+
+    @staticmethod
+    def _check_time_left(request: PreparedRequest, clock: AttemptClock) -> None:
+        """The call's ``deadline`` may be used up before this attempt starts: then the
+        request is not sent at all (and is certainly not ambiguous)."""
+        if clock.seconds is not None and clock.seconds <= 0:
+            raise KISConnectError(
+                f"the call's deadline passed before {request.method} {request.path} could be "
+                "sent; nothing was sent"
+            )
+
+    @staticmethod
+    def _log_cancelled_order(request: PreparedRequest, sent_at: float) -> str:
+        """Warn that an order was cancelled after it may have left; returns the note to add to
+        the exception. The caller's code never sees it otherwise (asyncio raises only
+        ``CancelledError``/``TimeoutError``), yet KIS may have executed it."""
+        when = datetime.fromtimestamp(sent_at, UTC).isoformat(timespec="milliseconds")
+        note = (
+            f"order {request.method} {request.path} (tr_id={request.tr_id}) was cancelled after "
+            f"it was sent at {when}: it may have been executed; body {redact(repr(request.body))}"
+            "; check the order history (inquire-daily-ccld) before sending it again"
+        )
+        logger.warning("%s", note)
+        return note
 
     @staticmethod
     def _log(request: PreparedRequest, outcome: str, elapsed: float) -> None:
@@ -161,4 +249,90 @@ class BaseKISClient:
             request.tr_id or "-",
             outcome,
             elapsed * 1000,
+        )
+
+
+def deadline_error(request: PreparedRequest, limit: float, cause: str) -> KISTransportError:
+    """The attempt took longer than ``limit`` seconds (``cause``: where it stood)."""
+    return KISTransportError(
+        f"no complete reply to {request.method} {request.path} within the {limit:g} s deadline "
+        f"of one attempt ({cause}); raise request_deadline if KIS is this slow"
+    )
+
+
+_CLOCK_SLACK = 0.01
+
+
+@dataclass(frozen=True)
+class AttemptClock:
+    """The wall-clock bound of one attempt: ``seconds`` long, ending at ``ends_at`` (on
+    :func:`time.monotonic`); both ``None`` when the attempt is unbounded."""
+
+    seconds: float | None
+    ends_at: float | None
+
+    @classmethod
+    def start(cls, seconds: float | None) -> AttemptClock:
+        return cls(seconds, None if seconds is None else time.monotonic() + seconds)
+
+    def left(self) -> float | None:
+        """Seconds left (never negative), or ``None`` when unbounded."""
+        return None if self.ends_at is None else max(0.0, self.ends_at - time.monotonic())
+
+    def ran_out(self) -> float | None:
+        """The attempt's limit if it has run out (for the error message), else ``None``."""
+        left = self.left()
+        # A socket timeout set to the time left may fire a hair early (timer granularity).
+        return self.seconds if left is not None and left < _CLOCK_SLACK else None
+
+
+class ReplyReader:
+    """Collects a streamed reply's decoded bytes, within ``max_reply_bytes`` and the attempt's
+    deadline.
+
+    A ``Content-Length`` over the cap is refused before reading; a body without one (or a
+    compressed one) is counted as it is decoded, so neither an endless body nor a gzip bomb
+    is buffered. The errors are :class:`KISProtocolError` and :class:`KISTransportError`,
+    which the flow turns into an ambiguous outcome for an order.
+    """
+
+    def __init__(
+        self,
+        request: PreparedRequest,
+        response: httpx.Response,
+        limit: int,
+        clock: AttemptClock,
+    ) -> None:
+        self._request = request
+        self._response = response
+        self._limit = limit
+        self._clock = clock
+        self._chunks: list[bytes] = []
+        self._size = 0
+        announced = response.headers.get("content-length", "").strip()
+        if announced.isdigit() and int(announced) > limit:
+            raise self._too_large(f"it announces {announced} bytes")
+
+    def add(self, chunk: bytes) -> None:
+        """Take one decoded chunk; raises once the reply is too large or too late."""
+        self._size += len(chunk)
+        if self._size > self._limit:
+            raise self._too_large(f"more than {self._limit} bytes arrived")
+        out_of_time = self._clock.ran_out()
+        if out_of_time is not None:
+            raise deadline_error(self._request, out_of_time, "the body was still arriving")
+        self._chunks.append(chunk)
+
+    def raw(self) -> RawResponse:
+        """The whole reply, once every chunk is in."""
+        response = self._response
+        return RawResponse(
+            response.status_code, dict(response.headers.items()), b"".join(self._chunks)
+        )
+
+    def _too_large(self, why: str) -> KISProtocolError:
+        return KISProtocolError(
+            f"the reply to {self._request.method} {self._request.path} is larger than "
+            f"max_reply_bytes ({self._limit}): {why}; it was not read further",
+            status_code=self._response.status_code,
         )

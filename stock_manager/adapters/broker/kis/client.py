@@ -10,13 +10,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
+from ssl import SSLContext
 from types import TracebackType
 from typing import Any, TypeVar
 
+import httpcore
 import httpx
 
-from .base import BaseKISClient
+from .base import AttemptClock, BaseKISClient
 from .budgets import shared_rate_limiter
 from .catalog import Catalog
 from .config import KISConfig
@@ -52,7 +55,7 @@ class KISRestClient(BaseKISClient):
     ) -> None:
         super().__init__(config, retry_policy=retry_policy, catalog=catalog)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=self._timeout())
+        self._http = http_client or _bounded_client(self._timeout())
         self._rate_limiter = rate_limiter
         # Tokens and approval keys are shared through the store (a file by default) with every
         # client of the same app key, in this process and others; see tokens.py.
@@ -95,6 +98,7 @@ class KISRestClient(BaseKISClient):
         hashkey: bool = False,
         tr_cont: str = "",
         headers: Mapping[str, str] | None = None,
+        deadline: float | None = None,
     ) -> KISResponse:
         """Call a KIS REST API and return its reply, or raise the typed error.
 
@@ -102,6 +106,12 @@ class KISRestClient(BaseKISClient):
         or alias) can stand in for it and supplies the TR_ID (``variant="buy"``/``"sell"`` where
         there are several; ``tr_id=`` overrides). GET ``params`` form the query string, POST
         ``params`` the JSON body. ``hashkey=True`` signs the body first (the same bytes are sent).
+
+        Every attempt ends within ``config.attempt_deadline`` seconds, and the call (retries
+        included) within ``deadline`` seconds if given. An order whose reply does not come in
+        time raises :class:`KISAmbiguousOutcomeError`: it may have been executed. Never retry an
+        order on a timeout of your own (a thread join, ``asyncio.wait_for``): check the order
+        history (``inquire-daily-ccld``) first, or pass ``deadline=`` to get that error instead.
         """
         return self._run(
             self._request_flow(
@@ -114,6 +124,7 @@ class KISRestClient(BaseKISClient):
                 hashkey=hashkey,
                 tr_cont=tr_cont,
                 headers=headers,
+                deadline=deadline,
             )
         )
 
@@ -132,20 +143,19 @@ class KISRestClient(BaseKISClient):
         """Yield every page of a paged inquiry, following ``tr_cont`` and the ctx-area fields.
 
         Stops after the page KIS marks as the last (``D``/``E``); raises
-        :class:`KISProtocolError` if there are still more after ``max_pages`` pages.
+        :class:`KISProtocolError` if there are still more after ``max_pages`` pages. Only a GET
+        is paged: a POST (an order above all) raises :class:`KISUsageError` here, unsent.
         """
-        cursor = PageCursor(params, max_pages)
+        self._check_open()
+        self._check_pageable(method, api_id)
+        call = {"tr_id": tr_id, "api_id": api_id, "variant": variant, "headers": headers}
+        return self._pages(method, url, PageCursor(params, max_pages), call)
+
+    def _pages(
+        self, method: str, url: str | None, cursor: PageCursor, call: Mapping[str, Any]
+    ) -> Iterator[KISResponse]:
         while True:
-            page = self.make_request(
-                method,
-                url,
-                cursor.params,
-                tr_id=tr_id,
-                api_id=api_id,
-                variant=variant,
-                tr_cont=cursor.tr_cont,
-                headers=headers,
-            )
+            page = self.make_request(method, url, cursor.params, tr_cont=cursor.tr_cont, **call)
             yield page
             if not cursor.advance(page):
                 return
@@ -156,23 +166,30 @@ class KISRestClient(BaseKISClient):
 
     def approval_key(self) -> str:
         """A websocket approval key from ``/oauth2/Approval``, cached for its 24-hour life."""
+        self._check_open()
         return self.approval_keys.get().value
 
     def access_token(self) -> AccessToken:
         """The current access token, issued if there is none yet."""
+        self._check_open()
         return self.tokens.get()
 
     def revoke(self) -> bool:
         """Revoke the access token (held or stored) at KIS and drop it from the token store;
         False if there was none."""
+        self._check_open()
         return self.tokens.revoke()
 
     def close(self, *, revoke: bool = False) -> None:
-        """Close the pool (if the client made it); ``revoke=True`` revokes the token first."""
+        """Close the pool (if the client made it); ``revoke=True`` revokes the token first.
+        Closing twice does nothing; any call after it raises :class:`KISUsageError`."""
+        if self._closed:
+            return
         try:
             if revoke:
                 self.revoke()
         finally:
+            self._closed = True
             if self._owns_http:
                 self._http.close()
 
@@ -196,6 +213,9 @@ class KISRestClient(BaseKISClient):
     # -- performing a flow's actions -----------------------------------------------------------
 
     def _run(self, flow: Flow[T]) -> T:
+        if self._closed:
+            flow.close()
+            self._check_open()
         result: Any = None
         error: Exception | None = None
         try:
@@ -215,9 +235,9 @@ class KISRestClient(BaseKISClient):
 
     def _perform(self, action: Action) -> Any:
         match action:
-            case Send(request, permit):
+            case Send(request, permit, time_limit):
                 try:
-                    return self._send(request)
+                    return self._send(request, AttemptClock.start(time_limit))
                 finally:  # the reply is in (or never will be): the slot's rest starts now
                     if permit is not None:
                         self.rate_limiter.release(permit)
@@ -231,18 +251,129 @@ class KISRestClient(BaseKISClient):
                 time.sleep(seconds)
                 return None
 
-    def _send(self, request: PreparedRequest) -> RawResponse:
-        http_request = self._http.build_request(
-            request.method,
-            request.url,
-            headers=dict(request.headers),
-            content=request.content or None,
-        )
+    def _send(self, request: PreparedRequest, clock: AttemptClock) -> RawResponse:
+        self._check_time_left(request, clock)
         started = time.perf_counter()
+        failure: httpx.HTTPError | None = None
+        bound = _ATTEMPT_ENDS_AT.set(clock.ends_at)  # read by _BoundedStream on every I/O
         try:
-            response = self._http.send(http_request, follow_redirects=False)
+            raw = self._receive(request, clock)
         except httpx.HTTPError as exc:
-            self._log(request, type(exc).__name__, time.perf_counter() - started)
-            raise self._transport_error(exc, request) from exc
-        self._log(request, str(response.status_code), time.perf_counter() - started)
-        return self._raw(response)
+            failure = exc
+        finally:
+            _ATTEMPT_ENDS_AT.reset(bound)
+        if failure is not None:
+            self._log(request, type(failure).__name__, time.perf_counter() - started)
+            error = self._transport_error(failure, request, out_of_time=clock.ran_out())
+            del failure  # its frames hold h11's header lists, credentials included
+            raise error  # outside the except: nothing chained
+        self._log(request, str(raw.status_code), time.perf_counter() - started)
+        return raw
+
+    def _receive(self, request: PreparedRequest, clock: AttemptClock) -> RawResponse:
+        response = self._http.send(
+            self._http.build_request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                content=request.content or None,
+            ),
+            follow_redirects=False,
+            stream=True,
+        )
+        try:
+            reader = self._reply_reader(request, response, clock)
+            for chunk in response.iter_bytes():
+                reader.add(chunk)
+            return reader.raw()
+        finally:
+            response.close()
+
+
+# The monotonic time at which the current thread's attempt must end (None: unbounded).
+_ATTEMPT_ENDS_AT: ContextVar[float | None] = ContextVar("kis_attempt_ends_at", default=None)
+
+
+def _within_attempt(timeout: float | None, late: type[Exception]) -> float | None:
+    """``timeout`` cut to what is left of the attempt; ``late`` once nothing is left.
+
+    httpx has no overall deadline: its read timeout restarts with every byte, so a server that
+    trickles a byte a second (or ``100 Continue`` a second) would hold a call forever.
+    """
+    ends_at = _ATTEMPT_ENDS_AT.get()
+    if ends_at is None:
+        return timeout
+    left = ends_at - time.monotonic()
+    if left <= 0:
+        raise late("the attempt's deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _BoundedStream(httpcore.NetworkStream):
+    """A socket stream whose every read and write ends by the attempt's deadline."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _within_attempt(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _within_attempt(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        bounded = _within_attempt(timeout, httpcore.ConnectTimeout)
+        return _BoundedStream(self._stream.start_tls(ssl_context, server_hostname, bounded))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _BoundedBackend(httpcore.NetworkBackend):
+    """httpcore's socket backend, handing out :class:`_BoundedStream` connections."""
+
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        bounded = _within_attempt(timeout, httpcore.ConnectTimeout)
+        stream = self._backend.connect_tcp(host, port, bounded, local_address, socket_options)
+        return _BoundedStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        bounded = _within_attempt(timeout, httpcore.ConnectTimeout)
+        return _BoundedStream(self._backend.connect_unix_socket(path, bounded, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _bounded_client(timeout: httpx.Timeout) -> httpx.Client:
+    """An httpx client (environment proxies included) whose sockets keep the attempt deadline.
+
+    httpx offers no public hook for the network backend, so the pools' backend is wrapped in
+    place; the deadline tests fail loudly should httpx rename it.
+    """
+    client = httpx.Client(timeout=timeout)
+    for transport in (client._transport, *client._mounts.values()):
+        pool = getattr(transport, "_pool", None)
+        if pool is not None and hasattr(pool, "_network_backend"):
+            pool._network_backend = _BoundedBackend(pool._network_backend)
+    return client

@@ -9,9 +9,10 @@
     │   ├── KISPaperTradingUnsupportedError the API does not exist on the paper domain
     │   ├── KISVariantError                 a TR_ID variant (buy/sell, ...) is missing or unknown
     │   └── KISForeignURLError              an absolute URL to another host (credentials stay home)
-    ├── KISTransportError                   network failure or timeout
-    │   ├── KISConnectError                 no connection could be made; nothing was sent
-    │   └── KISAmbiguousOutcomeError        an order may or may not have been executed
+    ├── KISTransportError                   network failure or timeout (safe to retry a query)
+    │   └── KISConnectError                 no connection could be made; nothing was sent
+    ├── KISAmbiguousOutcomeError            an order may or may not have been executed: never
+    │                                       retry it blindly (not a KISTransportError for that)
     ├── KISProtocolError                    a reply KIS would not send (HTML, truncated, ...)
     └── KISAPIError                         KIS answered with an error code
         ├── KISCredentialsError             EGW00103/EGW00105/EGW02004: wrong key, secret or domain
@@ -102,8 +103,11 @@ class KISConnectError(KISTransportError):
     """No connection could be established, so the request was never sent."""
 
 
-class KISAmbiguousOutcomeError(KISTransportError):
-    """An order was sent but its reply was lost: it may or may not have been executed."""
+class KISAmbiguousOutcomeError(KISError):
+    """An order was sent but its reply was lost: it may have been executed; never resend it."""
+
+    # Not a KISTransportError on purpose: a natural `except KISTransportError: retry` must not
+    # send an order twice.
 
     def __init__(
         self,

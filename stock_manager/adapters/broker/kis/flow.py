@@ -27,7 +27,7 @@ from .errors import (
 from .protocol import PreparedRequest, parse_response
 from .ratelimit import Permit
 from .response import KISResponse
-from .retry import RetryPolicy
+from .retry import RetryPolicy, answered_behind_gateway
 from .tokens import AccessToken
 
 __all__ = [
@@ -53,10 +53,15 @@ class Send:
     or the failure is in, whatever happens, cancellation included: the shell releases it in a
     ``finally`` around the send. Releasing on the reply, not on the send, is what keeps the
     budget under KIS's window whatever the latency (see :mod:`.local_budget`).
+
+    ``time_limit`` bounds the attempt end to end (connect, send, every read), in seconds from
+    now; ``None`` leaves only the HTTP client's per-operation timeouts. When it runs out the
+    shell raises ``KISTransportError`` (which makes an order ambiguous).
     """
 
     request: PreparedRequest
     permit: Permit | None = None
+    time_limit: float | None = None
 
 
 @dataclass(frozen=True)
@@ -98,13 +103,23 @@ class RawResponse:
     content: bytes
 
 
-def exchange(request: PreparedRequest, policy: RetryPolicy) -> Flow[KISResponse]:
+def exchange(
+    request: PreparedRequest,
+    policy: RetryPolicy,
+    *,
+    attempt_seconds: float | None = None,
+    deadline: float | None = None,
+) -> Flow[KISResponse]:
     """Send ``request`` until it succeeds or the failure is final.
+
+    Each attempt may take ``attempt_seconds`` end to end (``config.attempt_deadline``), and the
+    whole call ``deadline`` seconds: the last attempt gets only what is left, and no retry
+    starts after it.
 
     * A gateway call gets the current token before each attempt; if KIS answers that the
       token is invalid or expired (EGW00121/122/123), the token is dropped and the call is
-      replayed once with a fresh one. That is safe even for orders: KIS rejected the call
-      before processing it.
+      replayed once with a fresh one. For an order only when the gateway refused it (not
+      HTTP 200): then KIS rejected the call before processing it.
     * Each attempt of a rate-limited call waits for a permit first (retries too, EGW00201
       ones included) and sends with it; the shell gives it back when the reply is in.
     * An order that KIS may have executed although the reply was lost or broken raises
@@ -112,6 +127,7 @@ def exchange(request: PreparedRequest, policy: RetryPolicy) -> Flow[KISResponse]
     * Other failures are retried when ``policy.should_retry`` says so, after ``policy.delay``.
     """
     started = time.monotonic()
+    ends_at = started + deadline if deadline is not None else None
     retries = 0
     token_replayed = False
     while True:
@@ -125,11 +141,14 @@ def exchange(request: PreparedRequest, policy: RetryPolicy) -> Flow[KISResponse]
             permit = yield AcquireBudget(sending)
         sent_at = time.time()  # a float: a datetime is built only for an ambiguous order
         try:
-            raw: RawResponse = yield Send(sending, permit)
+            limit = _time_limit(attempt_seconds, ends_at)
+            raw: RawResponse = yield Send(sending, permit, limit)
             return parse_response(raw.status_code, raw.headers, raw.content, sending)
-        except KISInvalidTokenError:
+        except KISInvalidTokenError as rejected:
             if token is None or token_replayed:
                 raise
+            if request.is_order and answered_behind_gateway(rejected):
+                raise  # an order is replayed only on the gateway's refusal (see retry.py)
             token_replayed = True
             yield DropToken(token)
             continue
@@ -138,12 +157,23 @@ def exchange(request: PreparedRequest, policy: RetryPolicy) -> Flow[KISResponse]
         if policy.is_ambiguous(sending, failure):
             raise _ambiguous(sending, failure, sent_at) from failure
         elapsed = time.monotonic() - started
-        if not policy.should_retry(sending, failure, retries, elapsed):
+        out_of_time = ends_at is not None and started + elapsed >= ends_at
+        if out_of_time or not policy.should_retry(sending, failure, retries, elapsed):
             raise failure
-        pause = min(policy.delay(retries), max(0.0, policy.max_wait - elapsed))
+        left = policy.max_wait - elapsed
+        if ends_at is not None:
+            left = min(left, ends_at - started - elapsed)
+        pause = min(policy.delay(retries), max(0.0, left))
         retries += 1
         if pause > 0:
             yield Sleep(pause)
+
+
+def _time_limit(attempt_seconds: float | None, ends_at: float | None) -> float | None:
+    if ends_at is None:
+        return attempt_seconds
+    left = max(0.0, ends_at - time.monotonic())
+    return left if attempt_seconds is None else min(attempt_seconds, left)
 
 
 def _ambiguous(

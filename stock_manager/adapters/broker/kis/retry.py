@@ -9,7 +9,9 @@ failure                                                GET, idempotent  order (c
                                                        revoke, approval, POST not in the
                                                        hashkey)         catalog)
 =====================================================  ==============  ======================
-EGW00201 / EGW00215 (limit exceeded; nothing done)     retry            retry
+EGW00201 / EGW00215 (limit exceeded; nothing done)     retry            retry if refused by
+                                                                        the gateway (non-200);
+                                                                        an HTTP 200: raise
 no connection could be made (nothing was sent)         retry            retry
 timeout or connection dropped after sending            retry            ambiguous
 500 EGW00001 / EGW00002, other 5xx, unreadable reply   retry            ambiguous
@@ -21,7 +23,8 @@ a business rejection (HTTP 200, rt_cd != "0")          raise            raise
 "ambiguous" means the order may have been executed: the flow raises
 :class:`~.errors.KISAmbiguousOutcomeError` and never resends it. ``EGW00121``/``EGW00123``
 (token rejected) are handled by the flow itself: one replay with a fresh token, not counted
-here. Retries are bounded by ``max_retries`` and by ``max_wait`` seconds since the first attempt;
+here (for an order only on a gateway refusal: a code in an HTTP 200 is never replayed).
+Retries are bounded by ``max_retries`` and by ``max_wait`` seconds since the first attempt;
 waits are exponential backoff with full jitter, and ``sleep=False`` makes them zero for tests.
 """
 
@@ -45,7 +48,7 @@ if TYPE_CHECKING:
     from .config import KISConfig
     from .protocol import PreparedRequest
 
-__all__ = ["GATEWAY_REFUSALS", "RetryPolicy"]
+__all__ = ["GATEWAY_REFUSALS", "RetryPolicy", "answered_behind_gateway"]
 
 #: Codes with which KIS refuses a request before doing anything, and will refuse it again:
 #: configuration or client bugs. Never retried, and never ambiguous for an order.
@@ -107,7 +110,7 @@ class RetryPolicy:
     def is_retryable(self, request: PreparedRequest, outcome: BaseException) -> bool:
         """Whether this kind of failure is worth another attempt at all, bounds aside."""
         if self.is_unprocessed(outcome):
-            return True
+            return not (request.is_order and answered_behind_gateway(outcome))
         if request.is_order:
             return False
         return self.is_transient(outcome)
@@ -141,3 +144,10 @@ class RetryPolicy:
             return 0.0
         cap = min(self.max_delay, self.base_delay * (2 ** min(attempt, 62)))
         return random.uniform(0.0, cap)  # noqa: S311 (jitter, not security)
+
+
+def answered_behind_gateway(outcome: BaseException) -> bool:
+    """True for an error KIS sent with HTTP 200: the gateway let the request through, so a
+    gateway code in it (EGW00201, EGW00123, ...) does not prove an order was left undone, and
+    the order is never replayed on it. Only a gateway refusal (non-200) is."""
+    return isinstance(outcome, KISAPIError) and outcome.status_code == 200
