@@ -21,7 +21,6 @@ request needs them. Every other invalid value raises :class:`KISConfigError` at 
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import re
 from pathlib import Path
@@ -48,7 +47,7 @@ from pydantic_settings.exceptions import SettingsError
 from pydantic_settings.sources import ENV_FILE_SENTINEL
 
 from .errors import KISConfigError
-from .redaction import logger
+from .redaction import fingerprint, logger
 
 __all__ = ["KIS_DOMAINS", "KISConfig"]
 
@@ -382,7 +381,7 @@ class KISConfig(BaseSettings):
     @property
     def app_key_fingerprint(self) -> str:
         """First 16 hex digits of the app key's SHA-256: for cache keys and logs, never the key."""
-        return hashlib.sha256(self.app_key.encode()).hexdigest()[:16]
+        return fingerprint(self.app_key)
 
     @property
     def cano(self) -> str:

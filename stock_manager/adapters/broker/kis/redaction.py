@@ -14,6 +14,7 @@ that masking it does not mangle prices and names that merely contain it: ``appse
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -51,6 +52,11 @@ class _Registry:
 
 
 _registry = _Registry()
+
+
+def fingerprint(value: str) -> str:
+    """First 16 hex digits of ``value``'s SHA-256: tells keys apart without showing them."""
+    return hashlib.sha256(value.encode()).hexdigest()[:16]
 
 
 def register_secret(value: str | None) -> None:

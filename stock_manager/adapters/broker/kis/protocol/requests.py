@@ -10,7 +10,6 @@ Two rules this module keeps for the I/O shells:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -28,6 +27,7 @@ from ..errors import (
     KISForeignURLError,
     KISUsageError,
 )
+from ..redaction import fingerprint
 from ..tokens import AccessToken
 
 __all__ = [
@@ -114,7 +114,7 @@ def _shown_header(name: str, value: str) -> str:
     if name in _SECRET_HEADERS:
         return "***"
     if name == "appkey":  # shown as everywhere else in the project (config.app_key_fingerprint)
-        return f"sha256 {hashlib.sha256(value.encode()).hexdigest()[:16]}"
+        return f"sha256 {fingerprint(value)}"
     return value
 
 
