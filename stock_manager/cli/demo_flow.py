@@ -11,6 +11,7 @@ from typing import Any
 from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
 from stock_manager.adapters.broker.kis.bodies import balance_params, cash_order_body
 
+from .failures import AcceptedOrder
 from .output import fingerprint, mask, timestamps
 from .transcript import Transcript
 
@@ -87,7 +88,8 @@ def buy_steps(
     tr_id = client.get_tr_id("order-cash", variant="buy")
     first, *rest = symbols
     call = f"POST order-cash {first} x1 market, hashkey=True (tr_id {tr_id})"
-    with transcript.step("signed buy order", call) as step:
+    # A live order is real: should showing it fail, the failure still gives its number.
+    with AcceptedOrder() as accepted, transcript.step("signed buy order", call) as step:
         response = client.make_request(
             "POST",
             api_id="order-cash",
@@ -95,6 +97,7 @@ def buy_steps(
             params=order_body(config, first),
             hashkey=True,
         )
+        accepted.reply = response
         output = response.get("output") or {}
         step.result = {"symbol": first, "odno": output.get("ODNO"), "time": output.get("ORD_TMD")}
         step.say(f"order {output.get('ODNO')} accepted at {output.get('ORD_TMD')} (HHMMSS, KST)")

@@ -18,7 +18,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from types import TracebackType
 
 import typer
 
@@ -26,6 +27,7 @@ from stock_manager.adapters.broker.kis import (
     KISAmbiguousOutcomeError,
     KISConfigError,
     KISError,
+    KISResponse,
     KISUnknownAPIError,
     KISUsageError,
     KISVariantError,
@@ -37,6 +39,8 @@ from .output import Output
 __all__ = [
     "EXIT_API",
     "EXIT_USAGE",
+    "AcceptedOrder",
+    "AcceptedOrderNotShownError",
     "CliUsageError",
     "NotConfiguredError",
     "describe",
@@ -64,6 +68,48 @@ class NotConfiguredError(CliUsageError):
         )
 
 
+class AcceptedOrderNotShownError(Exception):
+    """KIS accepted an order, then showing its reply failed: the order number must still be
+    told, or a user who sees only a failure would send the order again."""
+
+    def __init__(self, order_number: str, cause: BaseException) -> None:
+        super().__init__(
+            f"KIS accepted the order: ODNO {order_number} (it is placed: do not send it again), "
+            f"but showing the reply failed: {describe(cause)}"
+        )
+        self.order_number = order_number
+
+
+def order_number(response: KISResponse) -> str | None:
+    """The order number (``output.ODNO``) of an order's reply, if it has one."""
+    output = response.get("output")
+    number = output.get("ODNO") if isinstance(output, Mapping) else None
+    return str(number) if number not in (None, "") else None
+
+
+class AcceptedOrder:
+    """Context for showing a reply: set ``reply`` once KIS has answered; if anything fails
+    afterwards and the reply carries an order number, the failure says it was placed."""
+
+    def __init__(self) -> None:
+        self.reply: KISResponse | None = None
+
+    def __enter__(self) -> AcceptedOrder:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not isinstance(exc, Exception) or self.reply is None:
+            return
+        number = order_number(self.reply)
+        if number is not None:
+            raise AcceptedOrderNotShownError(number, exc) from None
+
+
 def exit_code_for(exc: BaseException) -> int:
     """The exit code a failure maps to."""
     if isinstance(exc, CliUsageError | KISConfigError | KISUsageError):
@@ -79,7 +125,7 @@ def describe(exc: BaseException) -> str:
         return f"{exc} (on the command line: --variant {'|'.join(exc.variants)})"
     if isinstance(exc, KISUnknownAPIError):
         return f"{exc}; `stock-manager kis apis --search TEXT` lists them"
-    if isinstance(exc, KISError | CliUsageError):
+    if isinstance(exc, KISError | CliUsageError | AcceptedOrderNotShownError):
         return str(exc) or type(exc).__name__
     return f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)"
 
@@ -106,7 +152,9 @@ class _ConsoleHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.output.err.print(self.format(record), markup=False, highlight=False)
+            # A log line may quote a reply: masked and stripped like everything else shown.
+            line = self.output.clean(self.format(record))
+            self.output.err.print(line, markup=False, highlight=False)
         except Exception:  # a broken stderr must not turn a log line into a crash
             self.handleError(record)
 

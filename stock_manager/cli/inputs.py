@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,7 +12,11 @@ from typing import Any
 
 from .failures import CliUsageError
 
-__all__ = ["parse_body", "parse_params"]
+__all__ = ["MAX_INPUT_BYTES", "parse_body", "parse_params", "read_text"]
+
+#: The most a body may hold: an order body is a few hundred bytes, and reading stops here, so
+#: ``@/dev/zero`` or an endless stdin cannot fill the memory.
+MAX_INPUT_BYTES = 1024 * 1024
 
 
 def parse_params(pairs: Sequence[str]) -> dict[str, str]:
@@ -28,18 +34,43 @@ def parse_params(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def read_text(source: str) -> str:
-    """The text ``source`` names: ``-`` is stdin, ``@path`` a file, anything else itself."""
+    """The text ``source`` names: ``-`` is stdin, ``@path`` a regular file, anything else
+    itself; at most :data:`MAX_INPUT_BYTES` of UTF-8."""
     if source == "-":
-        return sys.stdin.read()
+        return _decoded(sys.stdin.buffer.read(MAX_INPUT_BYTES + 1), "stdin")
     if source.startswith("@"):
         path = Path(source[1:]).expanduser()
+        return _decoded(_read_regular_file(path), str(path))
+    return source
+
+
+def _read_regular_file(path: Path) -> bytes:
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise CliUsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    with os.fdopen(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise CliUsageError(
+                f"{path} is not a regular file: pass a JSON file, inline JSON or - for stdin"
+            )
         try:
-            return path.read_text(encoding="utf-8")
+            return file.read(MAX_INPUT_BYTES + 1)
         except OSError as exc:
             raise CliUsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-        except UnicodeDecodeError:
-            raise CliUsageError(f"{path} is not UTF-8 text") from None
-    return source
+
+
+def _decoded(data: bytes, where: str) -> str:
+    if len(data) > MAX_INPUT_BYTES:
+        raise CliUsageError(
+            f"{where} holds more than {MAX_INPUT_BYTES // (1024 * 1024)} MiB; an order body is "
+            "a few hundred bytes: pass one JSON object"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CliUsageError(f"{where} is not UTF-8 text") from None
 
 
 def parse_body(source: str) -> dict[str, Any]:

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 import typer
 
-from stock_manager.adapters.broker.kis import KISResponse
+from stock_manager.adapters.broker.kis import KISProtocolError, KISResponse
+from stock_manager.adapters.broker.kis.access_token import is_credential_value
 
-from .failures import CliUsageError
+from .failures import AcceptedOrder, CliUsageError
 from .inputs import parse_body, parse_params
 from .options import common_options
 from .output import Output, fingerprint, mask
@@ -32,11 +33,20 @@ def hashkey(
         data = parse_body(body)
         with session.client() as client, session.output.waiting("asking KIS for the hashkey…"):
             response = client.make_request("POST", "/uapi/hashkey", params=data)
+        value = response.get("HASH")
+        if not is_credential_value(value):
+            # Printed as is for copying, so it must be a value a header can carry, not
+            # escape sequences for the terminal.
+            raise KISProtocolError(
+                "the hashkey reply has no usable HASH (expected visible ASCII without spaces, "
+                "at most 4096 characters); try again, and report it to KIS if it persists",
+                status_code=response.status_code,
+            )
         output = session.output
         if output.json_mode:
-            output.json({"hash": response["HASH"], "body": response.get("BODY")})
+            output.json({"hash": value, "body": response.get("BODY")})
         else:
-            output.raw(str(response["HASH"]))
+            output.raw(str(value))
 
 
 @common_options
@@ -108,7 +118,8 @@ def _show_pages(output: Output, method: str, path: str, pages: list[KISResponse]
         summary += f"  ({len(pages)} pages)"
     elif last.tr_cont:
         summary += f"  tr_cont {last.tr_cont}"
-    output.line(f"[dim]{summary}[/]")
+    # The headers are the server's strings: "[/]" there must show, not end the markup.
+    output.line(f"[dim]{output.escaped(summary)}[/]")
     output.body(_merge_pages(pages))
     if len(pages) == 1 and last.has_next:
         output.line("[dim]more pages follow: add --all-pages[/]")
@@ -172,6 +183,12 @@ def request(
             raise CliUsageError(f"METHOD must be GET or POST, not {method!r}")
         if tr_id is not None and api_id is not None:
             raise CliUsageError("pass --tr-id or --api-id, not both")
+        if all_pages and method == "POST":
+            # Paging repeats the call once per page: for an order, one order per page.
+            raise CliUsageError(
+                "--all-pages follows the pages of an inquiry (GET); a POST is sent once: "
+                "drop --all-pages"
+            )
         if all_pages and hashkey:
             raise CliUsageError("--hashkey signs one POST body; it does not go with --all-pages")
         if path is None and api_id is None:
@@ -195,16 +212,18 @@ def request(
             else:
                 with output.waiting(f"{method} {path or api_id}…"):
                     pages = [client.make_request(method, path, params, hashkey=hashkey, **call)]
-        if output.json_mode:
-            if all_pages:
-                output.json(
-                    {"page_count": len(pages), "pages": [response_document(p) for p in pages]}
-                )
-            else:
-                output.json(response_document(pages[0]))
-            return
-        shown_path = path or (pages[0].request.path if pages[0].request else api_id or "")
-        _show_pages(output, method, shown_path, pages)
+        with AcceptedOrder() as accepted:
+            accepted.reply = pages[-1]
+            if output.json_mode:
+                if all_pages:
+                    output.json(
+                        {"page_count": len(pages), "pages": [response_document(p) for p in pages]}
+                    )
+                else:
+                    output.json(response_document(pages[0]))
+                return
+            shown_path = path or (pages[0].request.path if pages[0].request else api_id or "")
+            _show_pages(output, method, shown_path, pages)
 
 
 def register(app: typer.Typer) -> None:

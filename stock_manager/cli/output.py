@@ -9,11 +9,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -24,6 +26,7 @@ __all__ = [
     "fingerprint",
     "mask",
     "mask_fields",
+    "printable",
     "timestamps",
 ]
 
@@ -33,6 +36,18 @@ KST = timezone(timedelta(hours=9), "KST")
 #: Body fields whose values are credentials wherever they appear.
 SECRET_FIELDS = frozenset(
     {"access_token", "approval_key", "appsecret", "secretkey", "token", "personalseckey"}
+)
+
+# A secret this long cannot turn up by chance inside an innocent value, so it is masked
+# wherever it appears; a shorter one ("0") only where it is a whole value.
+_MIN_SUBSTRING_SECRET = 8
+
+# What a terminal may act on rather than show: C0 controls but tab and line feed (ESC starts
+# the sequences that set the title or clear the screen), DEL, C1 controls (U+009B is a one-
+# character CSI), the bidi marks, embeddings, overrides and isolates that reorder what is read,
+# and the Unicode line and paragraph separators.
+_TERMINAL_CONTROLS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
 )
 
 # A wide table of few rows reads better turned on its side.
@@ -54,8 +69,24 @@ def fingerprint(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:12]
 
 
+def printable(text: str) -> str:
+    """``text`` without the characters a terminal would act on instead of showing them."""
+    return _TERMINAL_CONTROLS.sub("", text)
+
+
+def _json_for_terminals(text: str) -> str:
+    # json.dumps escapes C0 controls but writes DEL, C1 and bidi characters as they are; as
+    # \uXXXX escapes they are harmless on a terminal and decode to the very same string.
+    return _TERMINAL_CONTROLS.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
 def mask_fields(data: Any, secrets: Iterable[str] = ()) -> Any:
-    """A copy of ``data`` with credential fields and known secret values masked."""
+    """A copy of ``data`` with credential fields and known secret values masked.
+
+    A string equal to a secret is masked whole; a secret of 8 characters or more is masked
+    wherever it appears; a shorter secret inside a longer value is left alone (with a secret
+    of ``0``, a price of ``70000`` is not a secret).
+    """
     known = tuple(sorted((s for s in secrets if s), key=len, reverse=True))
     return _masked(data, known)
 
@@ -73,10 +104,27 @@ def _masked(data: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(data, list | tuple):
         return [_masked(item, secrets) for item in data]
     if isinstance(data, str):
-        for secret in secrets:
-            if secret in data:
-                data = data.replace(secret, mask(secret))
-        return data
+        return _masked_text(data, secrets)
+    return data
+
+
+def _masked_text(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if text == secret:
+            return mask(secret)
+        if len(secret) >= _MIN_SUBSTRING_SECRET and secret in text:
+            text = text.replace(secret, mask(secret))
+    return text
+
+
+def _printable_data(data: Any) -> Any:
+    # Keys too: a reply's field names are the server's strings as much as its values.
+    if isinstance(data, Mapping):
+        return {_printable_data(key): _printable_data(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_printable_data(item) for item in data]
+    if isinstance(data, str):
+        return printable(data)
     return data
 
 
@@ -105,22 +153,34 @@ class Output:
         if value:
             self._secrets.add(value)
 
-    def clean(self, data: Any) -> Any:
+    def masked(self, data: Any) -> Any:
         """``data`` with every known secret and credential field masked."""
         return mask_fields(data, self._secrets)
+
+    def clean(self, data: Any) -> Any:
+        """``data`` fit for a terminal: secrets masked, control characters stripped.
+
+        Everything this class prints to people goes through here (or :meth:`escaped`)."""
+        return _printable_data(self.masked(data))
+
+    def escaped(self, value: Any) -> str:
+        """``value`` (a server's string, say) ready to go inside rich markup: cleaned, and
+        its brackets escaped so that ``[/]`` or ``[red]`` shows as typed."""
+        return escape(str(self.clean(value)))
 
     # -- results -------------------------------------------------------------------------------
 
     def json(self, document: Any, *, reveal: bool = False) -> None:
         """Write one JSON document on stdout, secrets masked unless ``reveal``."""
-        data = document if reveal else self.clean(document)
+        data = document if reveal else self.masked(document)
         text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
-        self.out.file.write(text + "\n")
+        self.out.file.write(_json_for_terminals(text) + "\n")
         self.out.file.flush()
 
     def raw(self, text: str) -> None:
-        """Write ``text`` as is (no markup, no wrapping): for values meant to be copied."""
-        self.out.file.write(text + "\n")
+        """Write ``text`` as is (no markup, no wrapping, only control characters stripped):
+        for values meant to be copied."""
+        self.out.file.write(printable(text) + "\n")
         self.out.file.flush()
 
     def line(self, text: str = "", *, style: str | None = None) -> None:
@@ -129,11 +189,11 @@ class Output:
 
     def pairs(self, rows: Sequence[tuple[str, Any]], *, title: str | None = None) -> None:
         """A two-column table of names and values."""
-        table = Table(title=title, show_header=False, box=None, pad_edge=False)
+        table = Table(title=self._title(title), show_header=False, box=None, pad_edge=False)
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column(overflow="fold")
         for name, value in rows:
-            table.add_row(Text(name), _cell(self.clean(value)))
+            table.add_row(Text(self.clean(name)), _cell(self.clean(value)))
         self.out.print(table)
 
     def records(self, title: str | None, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -143,19 +203,23 @@ class Output:
         for row in rows:
             columns.extend(key for key in row if key not in columns)
         if len(columns) > _MAX_COLUMNS and len(rows) <= _MAX_TRANSPOSED_ROWS:
-            table = Table(title=title, header_style="bold")
+            table = Table(title=self._title(title), header_style="bold")
             table.add_column("field", style="cyan", no_wrap=True)
             for index in range(len(rows)):
                 table.add_column(f"#{index + 1}", overflow="fold")
             for column in columns:
                 table.add_row(Text(column), *(_cell(row.get(column)) for row in rows))
         else:
-            table = Table(title=title, header_style="bold")
+            table = Table(title=self._title(title), header_style="bold")
             for column in columns:
-                table.add_column(column, overflow="fold")
+                table.add_column(Text(column), overflow="fold")
             for row in rows:
                 table.add_row(*(_cell(row.get(column)) for column in columns))
         self.out.print(table)
+
+    def _title(self, title: str | None) -> Text | None:
+        # Text, not str: a title may be a reply's field name, never to be read as markup.
+        return None if title is None else Text(self.clean(title))
 
     def body(self, body: Mapping[str, Any]) -> None:
         """A KIS reply body: scalars as pairs, objects as pairs, lists of objects as tables."""
@@ -169,7 +233,7 @@ class Output:
                 if value and all(isinstance(item, Mapping) for item in value):
                     self.records(f"{key} ({len(value)})", value)
                 else:
-                    self.pairs([(key, json.dumps(value, ensure_ascii=False))])
+                    self.pairs([(key, value)])  # the cell writes it as JSON, once masked
 
     # -- progress and problems (stderr) --------------------------------------------------------
 
@@ -179,8 +243,8 @@ class Output:
 
         The block receives a function that changes the spinner's text.
         """
-        with self.err.status(text, spinner="dots") as status:
-            yield status.update
+        with self.err.status(Text(self.clean(text)), spinner="dots") as status:
+            yield lambda new: status.update(Text(self.clean(new)))
 
     def warn(self, text: str) -> None:
         """One warning line on stderr."""

@@ -9,15 +9,24 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from stock_manager.sandbox import KISSandbox, SandboxConfigError, SandboxError
-from stock_manager.sandbox.admin import is_loopback
+
+__all__ = ["sandbox_app"]
 
 sandbox_app = typer.Typer(help="Run the local KIS sandbox.", no_args_is_help=True)
 
 
-def _loopback(host: str) -> bool:
-    return host == "localhost" or is_loopback(host)
+def _option_problem(env: str, port: int) -> str | None:
+    """What the sandbox would not catch itself, in one line, or None. (It refuses a NaN, an
+    infinite or a negative --rate-limit or --issue-interval, and a non-loopback --host.)"""
+    if env not in ("paper", "real"):
+        return f"--env must be paper or real, not {env!r}"
+    if not 0 <= port <= 65535:
+        # Else the socket layer raises OverflowError, which no caller expects.
+        return f"--port must be from 0 to 65535 (0 picks a free port), not {port}"
+    return None
 
 
 @sandbox_app.command()
@@ -41,11 +50,9 @@ def serve(
     """Serve the sandbox until Ctrl-C, printing its URL and demo credentials."""
     console = Console(soft_wrap=True, highlight=False)
     errors = Console(stderr=True, soft_wrap=True, highlight=False)
-    if env not in ("paper", "real"):
-        errors.print(f"error: --env must be paper or real, not {env!r}")
-        raise typer.Exit(2)
-    if not _loopback(host):
-        errors.print(f"error: the sandbox binds loopback only (127.0.0.1 or ::1), not {host!r}")
+    problem = _option_problem(env, port)
+    if problem is not None:
+        errors.print(f"error: {problem}", markup=False)
         raise typer.Exit(2)
     try:
         sandbox = KISSandbox(
@@ -58,7 +65,7 @@ def serve(
             port=port,
         ).start()
     except (SandboxConfigError, SandboxError) as exc:
-        errors.print(f"error: {exc}")
+        errors.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None
 
     stop = threading.Event()
@@ -70,12 +77,12 @@ def serve(
     signal.signal(signal.SIGINT, _on_signal)
     try:
         console.print(
-            f"[bold]KIS sandbox ({sandbox.environment})[/] listening on {sandbox.base_url}"
+            f"[bold]KIS sandbox ({sandbox.environment})[/] listening on {escape(sandbox.base_url)}"
         )
         console.print("Demo credentials (sandbox only, safe to show):")
-        console.print(f"  app key     {sandbox.app_key}")
-        console.print(f"  app secret  {sandbox.app_secret}")
-        console.print(f"  account     {sandbox.account_no}")
+        console.print(f"  app key     {sandbox.app_key}", markup=False)
+        console.print(f"  app secret  {sandbox.app_secret}", markup=False)
+        console.print(f"  account     {sandbox.account_no}", markup=False)
         console.print("Point a client at it:")
         console.print(
             f"export KIS_BASE_URL={sandbox.base_url} KIS_APP_KEY={sandbox.app_key} "

@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.markup import escape
-
 from .failures import describe
 from .output import Output
 
@@ -61,7 +59,7 @@ class Transcript:
         """The transcript's title and a few facts about the setup (plain text values)."""
         if self.output.json_mode:
             return
-        self.output.out.rule(f"[bold]{escape(title)}[/]")
+        self.output.out.rule(f"[bold]{self.output.escaped(title)}[/]")
         self.output.pairs(details)
         self.output.line()
 
@@ -71,7 +69,8 @@ class Transcript:
         step = Step(len(self.steps) + 1, name, call)
         self.steps.append(step)
         if not self.output.json_mode:
-            self.output.line(f"[bold]{step.number}. {escape(name)}[/]  [dim]{escape(call)}[/]")
+            name_text, call_text = self.output.escaped(name), self.output.escaped(call)
+            self.output.line(f"[bold]{step.number}. {name_text}[/]  [dim]{call_text}[/]")
         started = time.perf_counter()
         try:
             with self.output.waiting(f"{name}…"):
@@ -88,16 +87,16 @@ class Transcript:
         if self.output.json_mode:
             return
         for text in step.lines:
-            self.output.line(f"   {escape(text)}")
+            self.output.line(f"   {self.output.escaped(text)}")
         if step.ok:
             self.output.line(f"   [green]✓[/] [dim]{step.elapsed_ms:.0f} ms[/]")
         else:
-            self.output.line(f"   [red]✗ {escape(step.error or 'failed')}[/]")
+            self.output.line(f"   [red]✗ {self.output.escaped(step.error or 'failed')}[/]")
 
     def note(self, text: str) -> None:
         """A line between steps (plain text)."""
         if not self.output.json_mode:
-            self.output.line(f"[dim]{escape(text)}[/]")
+            self.output.line(f"[dim]{self.output.escaped(text)}[/]")
 
     def document(self) -> list[dict[str, Any]]:
         """Every step as JSON."""

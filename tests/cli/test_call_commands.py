@@ -180,3 +180,16 @@ def test_request_all_pages(paged_cli: CLI) -> None:
 
 
 SYMBOLS = ("005930", "000660", "035420", "035720", "051910")
+
+
+def test_request_all_pages_refuses_a_post_before_sending(cli: CLI) -> None:
+    # Regression (D1): paging re-sent the POST for every page a reply announced.
+    placed = cli(
+        "kis", "request", "POST", "--api-id", "order-cash", "--variant", "buy",
+        "--body", json.dumps(_order(cli)), "--all-pages",
+    )  # fmt: skip
+    assert placed.exit_code == 2, placed.output
+    assert "--all-pages" in placed.output and "GET" in placed.output
+    stats = cli.sandbox.stats()
+    assert stats["orders"] == []
+    assert stats["requests"].get(ORDER_PATH, 0) == 0

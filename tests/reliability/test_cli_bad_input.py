@@ -125,6 +125,9 @@ ROWS = [
         )
     ),
     row(
+        CliCase("hashkey-from-a-device", ("kis", "hashkey", "@/dev/zero"), 2, "not a regular file")
+    ),
+    row(
         CliCase(
             "hashkey-stdin-not-json",
             ("kis", "hashkey", "-"),
