@@ -14,12 +14,13 @@ from typing import Annotated, Any
 import typer
 
 from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
+from stock_manager.adapters.broker.kis.redaction import fingerprint
 from stock_manager.sandbox import KISSandbox
 
 from . import demo_flow as flow
 from .failures import CliUsageError
 from .options import common_options
-from .output import fingerprint, mask
+from .output import mask
 from .session import Session
 from .transcript import Transcript
 

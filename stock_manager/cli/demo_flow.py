@@ -10,9 +10,10 @@ from typing import Any
 
 from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
 from stock_manager.adapters.broker.kis.bodies import balance_params, cash_order_body
+from stock_manager.adapters.broker.kis.redaction import fingerprint
 
 from .failures import AcceptedOrder
-from .output import fingerprint, mask, timestamps
+from .output import mask, timestamps
 from .transcript import Transcript
 
 __all__ = [

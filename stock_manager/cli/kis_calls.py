@@ -8,11 +8,12 @@ import typer
 
 from stock_manager.adapters.broker.kis import KISProtocolError, KISResponse
 from stock_manager.adapters.broker.kis.access_token import is_credential_value
+from stock_manager.adapters.broker.kis.redaction import fingerprint
 
 from .failures import AcceptedOrder, CliUsageError
 from .inputs import parse_body, parse_params
 from .options import common_options
-from .output import Output, fingerprint, mask
+from .output import Output, mask
 from .session import Session
 
 __all__ = ["register", "response_document"]

@@ -12,9 +12,10 @@ from typing import Annotated, Any
 import typer
 
 from stock_manager.adapters.broker.kis import AccessToken, KISRestClient
+from stock_manager.adapters.broker.kis.redaction import fingerprint
 
 from .options import common_options
-from .output import Output, fingerprint, mask, timestamps
+from .output import Output, mask, timestamps
 from .session import Session
 from .token_cache import cache_location, cached_token
 

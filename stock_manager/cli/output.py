@@ -7,7 +7,6 @@ warnings and errors go to stderr, so ``--json`` output can be piped as is.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -23,7 +22,6 @@ __all__ = [
     "KST",
     "SECRET_FIELDS",
     "Output",
-    "fingerprint",
     "mask",
     "mask_fields",
     "printable",
@@ -62,11 +60,6 @@ def mask(value: str | None) -> str:
     if value.endswith("…"):  # already masked
         return value
     return f"{value[:4]}…" if len(value) >= 12 else "…"
-
-
-def fingerprint(value: str) -> str:
-    """First 12 hex digits of the value's SHA-256: compare values without showing them."""
-    return hashlib.sha256(value.encode()).hexdigest()[:12]
 
 
 def printable(text: str) -> str:
