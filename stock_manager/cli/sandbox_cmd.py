@@ -18,17 +18,6 @@ __all__ = ["sandbox_app"]
 sandbox_app = typer.Typer(help="Run the local KIS sandbox.", no_args_is_help=True)
 
 
-def _option_problem(env: str, port: int) -> str | None:
-    """What the sandbox would not catch itself, in one line, or None. (It refuses a NaN, an
-    infinite or a negative --rate-limit or --issue-interval, and a non-loopback --host.)"""
-    if env not in ("paper", "real"):
-        return f"--env must be paper or real, not {env!r}"
-    if not 0 <= port <= 65535:
-        # Else the socket layer raises OverflowError, which no caller expects.
-        return f"--port must be from 0 to 65535 (0 picks a free port), not {port}"
-    return None
-
-
 @sandbox_app.command()
 def serve(
     *,
@@ -50,13 +39,11 @@ def serve(
     """Serve the sandbox until Ctrl-C, printing its URL and demo credentials."""
     console = Console(soft_wrap=True, highlight=False)
     errors = Console(stderr=True, soft_wrap=True, highlight=False)
-    problem = _option_problem(env, port)
-    if problem is not None:
-        errors.print(f"error: {problem}", markup=False)
-        raise typer.Exit(2)
+    # KISSandbox checks every option (loopback host, port range, finite rates) and says what is
+    # wrong in one line: SandboxConfigError below.
     try:
         sandbox = KISSandbox(
-            "paper" if env == "paper" else "real",
+            env,  # type: ignore[arg-type]  # checked by the sandbox
             rate_limit=rate_limit,
             issue_interval=issue_interval,
             page_size=page_size,

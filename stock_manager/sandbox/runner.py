@@ -81,6 +81,11 @@ class KISSandbox:
             raise SandboxConfigError(
                 f"the sandbox binds loopback only (localhost, 127.0.0.0/8 or ::1), not {host!r}"
             )
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            # Else the socket layer raises OverflowError, which no caller expects.
+            raise SandboxConfigError(
+                f"port must be from 0 to 65535 (0 picks a free one), not {port!r}"
+            )
         self._limits = limits or ServerLimits()
         # Validated here even in process mode, so a bad option fails in the caller's process.
         self._state = SandboxState(

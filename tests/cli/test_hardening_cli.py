@@ -305,8 +305,8 @@ def test_output_json_masks_yet_keeps_short_secret_lookalikes(
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (("--port", "99999"), "--port"),
-        (("--port", "-1"), "--port"),
+        (("--port", "99999"), "port must be from 0 to 65535"),
+        (("--port", "-1"), "port must be from 0 to 65535"),
         (("--rate-limit", "nan"), "rate_limit"),
         (("--rate-limit", "inf"), "rate_limit"),
         (("--rate-limit", "-1"), "rate_limit"),

@@ -394,3 +394,9 @@ def test_non_finite_or_negative_numbers_are_refused(option: str, value: float) -
 def test_bad_server_limits_are_refused(limits: dict[str, object]) -> None:
     with pytest.raises(SandboxConfigError):
         ServerLimits(**limits)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("port", [99999, -1, True, "80"])
+def test_a_port_outside_tcp_is_a_config_error_not_an_overflow(port: object) -> None:
+    with pytest.raises(SandboxConfigError, match="port must be from 0 to 65535"):
+        KISSandbox(port=port)  # type: ignore[arg-type]
