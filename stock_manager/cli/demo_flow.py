@@ -12,7 +12,7 @@ from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
 from stock_manager.adapters.broker.kis.bodies import balance_params, cash_order_body
 from stock_manager.adapters.broker.kis.redaction import fingerprint
 
-from .failures import AcceptedOrder
+from .failures import AcceptedOrder, order_number
 from .output import mask, timestamps
 from .transcript import Transcript
 
@@ -105,7 +105,10 @@ def buy_steps(
     if not rest:
         return
     with transcript.step("more signed orders", f"{len(rest)} x POST order-cash") as step:
-        numbers = []
+        # Each order is told as soon as KIS accepts it: should a later one fail, the step's
+        # failure is shown below the numbers of the orders already placed.
+        numbers: list[str | None] = []
+        step.result = {"symbols": list(rest), "odno": numbers}
         for symbol in rest:
             response = client.make_request(
                 "POST",
@@ -114,9 +117,8 @@ def buy_steps(
                 params=order_body(config, symbol),
                 hashkey=True,
             )
-            numbers.append((response.get("output") or {}).get("ODNO"))
-        step.result = {"symbols": list(rest), "odno": numbers}
-        step.say(f"orders {', '.join(str(n) for n in numbers)}: {', '.join(rest)}")
+            numbers.append(order_number(response))
+            step.say(f"order {numbers[-1]} accepted: {symbol}")
 
 
 def balance_step(transcript: Transcript, client: KISRestClient, config: KISConfig) -> None:

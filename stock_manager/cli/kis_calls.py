@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from stock_manager.adapters.broker.kis import KISProtocolError, KISResponse
-from stock_manager.adapters.broker.kis.access_token import is_credential_value
+from stock_manager.adapters.broker.kis import KISResponse
+from stock_manager.adapters.broker.kis.protocol import parse_hashkey
 from stock_manager.adapters.broker.kis.redaction import fingerprint
 
 from .failures import AcceptedOrder, CliUsageError
@@ -34,15 +34,9 @@ def hashkey(
         data = parse_body(body)
         with session.client() as client, session.output.waiting("asking KIS for the hashkey…"):
             response = client.make_request("POST", "/uapi/hashkey", params=data)
-        value = response.get("HASH")
-        if not is_credential_value(value):
-            # Printed as is for copying, so it must be a value a header can carry, not
-            # escape sequences for the terminal.
-            raise KISProtocolError(
-                "the hashkey reply has no usable HASH (expected visible ASCII without spaces, "
-                "at most 4096 characters); try again, and report it to KIS if it persists",
-                status_code=response.status_code,
-            )
+        # The library's own check: a HASH is printed as is for copying, so it must be a value a
+        # header can carry, never escape sequences for the terminal (KISProtocolError otherwise).
+        value = parse_hashkey(response)
         output = session.output
         if output.json_mode:
             output.json({"hash": value, "body": response.get("BODY")})

@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,12 @@ from cli_helpers import WIDE, printed
 from reliability.raw_server import RawServer, Reply, token_reply
 from typer.testing import CliRunner
 
+from stock_manager.adapters.broker.kis import KISBusinessError, KISConfig, KISRestClient
 from stock_manager.cli import app
+from stock_manager.cli.demo_flow import buy_steps
 from stock_manager.cli.output import Output, mask_fields
+from stock_manager.cli.transcript import Transcript
+from stock_manager.sandbox import KISSandbox
 
 ORDER_PATH = "/uapi/domestic-stock/v1/trading/order-cash"
 PRICE_PATH = "/uapi/domestic-stock/v1/quotations/inquire-price"
@@ -346,3 +351,24 @@ def test_serve_binds_another_loopback_address() -> None:
         process.terminate()
         _, stderr = process.communicate(timeout=TIMEOUT)
     assert "listening on http://127.0.0.2:" in first, stderr
+
+
+# -- D10: the demo's later orders fail after earlier ones were placed ---------------------------
+
+
+def test_a_failing_later_demo_order_still_shows_the_numbers_already_placed(
+    paper_sandbox: KISSandbox,
+    config_for: Callable[..., KISConfig],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = config_for(paper_sandbox)
+    transcript = Transcript(Output())
+    # The third symbol is one the sandbox refuses (a business error) after two orders went in.
+    with KISRestClient(config) as client, pytest.raises(KISBusinessError):
+        buy_steps(transcript, client, config, ("005930", "000660", "035420", "BAD-CODE"))
+    placed = [order["odno"] for order in paper_sandbox.stats()["orders"]]
+    assert len(placed) == 3
+    shown = capsys.readouterr().out
+    for number in placed:
+        assert number in shown, f"order {number} was placed but never shown"
+    assert transcript.steps[-1].result["odno"] == placed[1:]
