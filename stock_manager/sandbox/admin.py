@@ -18,7 +18,7 @@ from stock_manager.sandbox.faults import FaultConfigError
 from stock_manager.sandbox.gateway import is_json_content_type, parse_json_object
 from stock_manager.sandbox.loopback import is_loopback, is_loopback_authority, is_loopback_origin
 
-__all__ = ["AdminEndpoints", "admin_only", "is_loopback"]  # is_loopback: the CLI imports it here
+__all__ = ["AdminEndpoints", "admin_only"]
 
 Endpoint = Callable[[Request], Awaitable[JSONResponse]]
 
