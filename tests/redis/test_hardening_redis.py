@@ -45,6 +45,7 @@ from stock_manager.adapters.broker.kis import (
     TokenKey,
     shared_rate_limiter,
 )
+from stock_manager.adapters.broker.kis.redis_budget import _parse_acquire
 from stock_manager.adapters.broker.kis.redis_link import KISRedisUnavailableError, shared_link
 
 KEY = TokenKey(ACCESS_TOKEN, "paper", "http://127.0.0.1:1", "0123456789abcdef")
@@ -138,17 +139,25 @@ def test_a_grace_caller_whose_shared_wait_fails_gives_its_local_slot_back(
 def test_a_budget_left_at_001_per_second_is_replaced_not_followed(
     redis_url: str, redis_db: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    slow = limiter(redis_url, 0.01, max_wait=1)
-    slow.release(slow.acquire())  # the shared budget now says 1 request per 100 s
     fast = limiter(redis_url, 20)
+    fast.release(fast.acquire())
+    # A budget of 1 request per 100 s, as a process configured at 0.01/s (an older version,
+    # or one built without KISConfig) would leave it.
+    redis_db.hset(fast.keys[0], mapping={"capacity": 1, "period_ms": 100_000})
+    again = limiter(redis_url, 20)
     started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="stock_manager"):
-        granted = in_thread(fast.acquire, 5)
+        granted = in_thread(again.acquire, 5)
     assert granted, "a correctly configured process followed a budget of 1 per 100 s"
     assert time.monotonic() - started < 2.5  # rested one of its own periods (1 s), no more
     assert "was replaced" in caplog.text
     assert redis_db.hget(fast.keys[0], "capacity") == "20"
-    fast.release(granted[0])
+    again.release(granted[0])
+
+
+def test_a_limiter_below_the_shared_floor_is_refused(redis_url: str) -> None:
+    with pytest.raises(ValueError, match=r"at least 0\.1"):
+        limiter(redis_url, 0.01)
 
 
 @pytest.mark.parametrize(
@@ -168,11 +177,50 @@ def test_a_nonsense_shared_budget_is_replaced(
     assert redis_db.hget(budget.keys[0], "period_ms") == "1000"
 
 
-def test_a_budget_within_a_factor_of_ours_is_still_followed(redis_url: str, redis_db: Any) -> None:
-    first, second = limiter(redis_url, 10), limiter(redis_url, 20)
+def test_a_sane_budget_is_followed_however_far_from_ours(redis_url: str, redis_db: Any) -> None:
+    first, second = limiter(redis_url, 0.2), limiter(redis_url, 20)  # 100 times apart
     first.release(first.acquire())
-    second.release(second.acquire())
-    assert redis_db.hget(first.keys[0], "capacity") == "10"  # two sane settings: no fight
+    permit = in_thread(second.acquire, 8)  # the slot rests 5 s: followed, not replaced
+    assert permit
+    second.release(permit[0])
+    assert redis_db.hget(first.keys[0], "capacity") == "1"  # two sane settings: no fight
+    assert redis_db.hget(first.keys[0], "period_ms") == "5000"
+
+
+def test_processes_at_20_and_4_per_second_share_one_budget_without_a_fight(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: 20/s and 4/s were more than 4 times apart, so each acquire replaced the other's
+    # budget (wiping its busy slots, resting a period, warning every time).
+    fast, slow = limiter(redis_url, 20), limiter(redis_url, 4)
+    fast.release(fast.acquire())  # the shared budget is 20 per second
+    sends: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + 1.5
+
+    def hammer(budget: RedisRateLimiter) -> None:
+        while time.monotonic() < stop:
+            permit = budget.acquire()
+            with lock:
+                sends.append(time.monotonic())
+            budget.release(permit)
+
+    with caplog.at_level(logging.WARNING, logger="stock_manager"):
+        workers = [
+            threading.Thread(target=hammer, args=(budget,), daemon=True)
+            for budget in (fast, fast, slow, slow)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(10)
+    assert not any(worker.is_alive() for worker in workers)
+    messages = [record.getMessage() for record in caplog.records]
+    assert not [m for m in messages if "was replaced" in m]
+    assert len([m for m in messages if "follows the shared one" in m]) == 1  # slow's, once
+    sends.sort()
+    busiest = max(sum(1 for t in sends if start <= t < start + 0.99) for start in sends)
+    assert 10 <= busiest <= 20  # the shared budget, used and never exceeded
 
 
 def test_no_caller_waits_for_a_slot_past_max_wait(redis_url: str, redis_db: Any) -> None:
@@ -350,3 +398,50 @@ def test_a_damaged_entry_in_redis_is_a_warning_and_no_entry(
         assert store.load(KEY) is None  # no RecursionError, no token with a line break
     assert "is damaged" in caplog.text and problem in caplog.text
     assert store.link.up  # damage is not an outage
+
+
+def test_an_oversized_entry_is_found_damaged_without_pulling_all_of_it(
+    redis_url: str, redis_db: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = RedisTokenStore(RedisLink(redis_url))
+    redis_db.set(store.entry_key(KEY), "[" * 4_000_000)
+
+    def sent_by_redis() -> int:
+        return int(redis_db.info("stats")["total_net_output_bytes"])
+
+    store.link.run(lambda r: r.ping())  # connected before counting
+    before = sent_by_redis()
+    with caplog.at_level(logging.WARNING, logger="stock_manager"):
+        assert store.load(KEY) is None
+    # Before: GET sent all 4 MB; now at most the limit and one byte, plus the INFO reply.
+    assert sent_by_redis() - before < 200_000
+    assert "larger than 65536 bytes" in caplog.text
+
+
+# -- Review: a bug of our own parsers is no outage; a reply of the wrong shape is --------------
+
+
+def test_a_reply_of_the_wrong_shape_is_an_outage_logged_as_an_error(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    link = RedisLink(redis_url, probe_interval=60)
+    with (
+        caplog.at_level(logging.WARNING, logger="stock_manager"),
+        pytest.raises(KISRedisUnavailableError, match="wrong shape"),
+    ):
+        link.run_and_parse(lambda r: r.ping(), _parse_acquire)  # True, not the script's list
+    assert not link.up
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "acquire script answered a bool" in errors[0].getMessage()
+
+
+def test_a_bug_in_a_parser_propagates_and_is_no_outage(redis_url: str) -> None:
+    link = RedisLink(redis_url, probe_interval=60)
+
+    def buggy(reply: Any) -> int:
+        return int(reply["count"])  # a bug of ours: PING's reply is no mapping
+
+    # Before: a parser ran inside run, so its bug became an outage and a silent fallback.
+    with pytest.raises(TypeError):
+        link.run_and_parse(lambda r: r.ping(), buggy)
+    assert link.up

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from stock_manager.adapters.broker.kis import KISConfig, KISConfigError
 from stock_manager.cli import app
+from stock_manager.sandbox.loopback import is_loopback_host
 
 KEY = "PSabcdefghijklmnopqrstuvwxyz01234567"
 SECRET = "S" * 180
@@ -327,3 +328,39 @@ def test_dumps_show_the_app_key_as_the_repr_does() -> None:
     assert "kis_app_key='PSab…'" in repr(config)
     assert config.app_key == KEY
     assert config.kis_app_key == KEY
+
+
+# -- Review of issue 12: one rate floor with Redis, checked when the config is built -----------
+
+
+def test_a_rate_below_the_shared_floor_with_redis_is_refused_at_config_time() -> None:
+    # Before: accepted here, refused only when the budget was first used (a token issued by then).
+    with pytest.raises(KISConfigError, match="rate_limit_per_second") as caught:
+        make(rate_limit_per_second=0.05, redis_url="redis://127.0.0.1:1/0")
+    assert "KIS_RATE_LIMIT_PER_SECOND" in str(caught.value)
+    assert "0.1" in str(caught.value)
+
+
+def test_the_shared_floor_applies_only_with_redis() -> None:
+    assert make(rate_limit_per_second=0.05).requests_per_second == 0.05  # the 0.001 bound only
+    assert make(rate_limit_per_second=0.1, redis_url="redis://127.0.0.1:1/0").redis_url
+
+
+# -- Review of issue 12: one loopback set for the client and the sandbox -----------------------
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["localhost", "127.0.0.1", "127.8.9.10", "::1", "::1%lo", "::ffff:127.0.0.1", "10.0.0.1"],
+)
+def test_the_client_counts_as_loopback_what_the_sandbox_does(
+    host: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"http://[{host.replace('%', '%25')}]:8080" if ":" in host else f"http://{host}:8080"
+    with caplog.at_level(logging.WARNING, logger=KIS_LOGGER):
+        try:
+            make(base_url=url)
+        except KISConfigError:
+            pytest.skip(f"{url} is not a base_url the transport can use")
+    warned = "neither a KIS domain nor a loopback address" in caplog.text
+    assert warned is not is_loopback_host(host)

@@ -49,7 +49,7 @@ from pydantic_settings.sources import ENV_FILE_SENTINEL
 from .errors import KISConfigError
 from .redaction import fingerprint, logger
 
-__all__ = ["KIS_DOMAINS", "KISConfig"]
+__all__ = ["KIS_DOMAINS", "MIN_SHARED_RATE", "KISConfig"]
 
 KIS_DOMAINS: dict[str, str] = {
     "real": "https://openapi.koreainvestment.com:9443",
@@ -67,6 +67,10 @@ _MAX_REPLY_BYTES = 1 << 30
 _MAX_RATE = 1e6
 # Below this a rate (or a share of it) turns into waits between requests longer than a day.
 _MIN_RATE = 0.001
+#: The slowest rate of a budget shared in Redis (one request per 10 s), checked here when
+#: redis_url is set. The Redis budget replaces a shared budget slower than this as not sane:
+#: one process configured at 0.01/s must not hold every other process of the app key.
+MIN_SHARED_RATE = 0.1
 _MAX_RETRIES = 100
 
 # Credentials go only to destinations named by a source at least as trusted as theirs: a .env in
@@ -79,7 +83,6 @@ _DOTENV = ".env"
 _PLAUSIBLE_SECRET_LENGTH = 16
 # Host names as the resolver takes them (underscores too: container names have them).
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
-_LOOPBACK_NAMES = ("localhost",)
 
 # What to tell the user for each field, when its value is rejected.
 _FIXES: dict[str, str] = {
@@ -326,6 +329,18 @@ class KISConfig(BaseSettings):
         return f"{match.group(1)}-{match.group(2)}"
 
     @model_validator(mode="after")
+    def _check_shared_rate(self) -> KISConfig:
+        # Here, not when the budget is first used: by then a token may have been issued.
+        if self.redis_url is not None and self.requests_per_second < MIN_SHARED_RATE:
+            raise ValueError(
+                f"rate_limit_per_second={self.requests_per_second:g} "
+                f"({env_var('rate_limit_per_second')}) is below {MIN_SHARED_RATE:g} with "
+                "redis_url set: a budget that slow, shared in Redis, would hold every process "
+                "of the app key; raise it, or unset it for KIS's limit"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _check_corporate(self) -> KISConfig:
         if self.custtype != "B":
             return self
@@ -446,12 +461,24 @@ def _is_host(host: str) -> bool:
 
 def _is_kis_or_loopback(url: str) -> bool:
     host = (urlsplit(url).hostname or "").removesuffix(".").lower()
-    if host in _LOOPBACK_NAMES or any(urlsplit(d).hostname == host for d in KIS_DOMAINS.values()):
+    return _is_loopback_host(host) or any(
+        urlsplit(d).hostname == host for d in KIS_DOMAINS.values()
+    )
+
+
+def _is_loopback_host(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ``::1`` (no scope id, no IPv4-mapped form): the same set
+    as :func:`stock_manager.sandbox.loopback.is_loopback_host`, kept here because the client
+    never imports the sandbox; tests/reliability/test_hardening_config.py holds them equal."""
+    if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address):
+        return address == ipaddress.IPv6Address("::1") and address.scope_id is None
+    return address.is_loopback
 
 
 def _field_sources(cls: type[KISConfig], init_kwargs: dict[str, Any]) -> dict[str, str]:

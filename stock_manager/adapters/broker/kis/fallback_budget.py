@@ -31,8 +31,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from .errors import KISConfigError
-from .local_budget import LocalRateLimiter
+from .local_budget import LocalRateLimiter, slots_for
 from .ratelimit import Permit
 from .redaction import logger
 from .redis_budget import RedisRateLimiter
@@ -45,9 +44,6 @@ if TYPE_CHECKING:
 __all__ = ["FallbackRateLimiter", "budget_name", "redis_rate_limiter"]
 
 Mode = Literal["redis", "local", "grace"]
-
-#: The slowest rate a budget shared in Redis may be configured with (one request per 10 s).
-MIN_SHARED_RATE = 0.1
 
 _limiter_ids = itertools.count()
 
@@ -230,15 +226,15 @@ def redis_rate_limiter(key: BudgetKey, config: KISConfig) -> FallbackRateLimiter
     # A permit lives through its caller's sleep (at most a period, 1/rate below 1/s) and one
     # HTTP exchange (connect, write, read); past that its process is presumed gone.
     hold_limit = 2 * max(1.0, 1 / rate) + config.connect_timeout + 3 * config.timeout + 10.0
-    if rate < MIN_SHARED_RATE:
-        raise KISConfigError(
-            f"rate_limit_per_second={rate:g} is below {MIN_SHARED_RATE:g} with redis_url set: "
-            "a budget that slow, shared in Redis, would hold every process of the app key; "
-            "raise KIS_RATE_LIMIT_PER_SECOND or unset it for KIS's limit"
-        )
-    shared = RedisRateLimiter(shared_link(config), budget_name(key), rate, hold_limit=hold_limit)
-    # A caller waits at most retry_max_wait for a slot, and at least a few periods (a queue
-    # of a few rounds is normal): a budget held by others past that fails the call, unsent,
-    # instead of hanging it.
-    shared.max_wait = max(config.retry_max_wait, 5 * shared.period)
+    # KISConfig refused a rate below MIN_SHARED_RATE with redis_url set. A caller waits at
+    # most retry_max_wait for a slot, and at least a few periods (a queue of a few rounds is
+    # normal): a budget held by others past that fails the call, unsent, instead of hanging it.
+    _, period = slots_for(rate)
+    shared = RedisRateLimiter(
+        shared_link(config),
+        budget_name(key),
+        rate,
+        hold_limit=hold_limit,
+        max_wait=max(config.retry_max_wait, 5 * period),
+    )
     return FallbackRateLimiter(shared, local_rate=rate * config.redis_fallback_share)

@@ -40,7 +40,7 @@ from typing import NamedTuple
 
 from .ratelimit import Permit
 
-__all__ = ["LocalRateLimiter"]
+__all__ = ["LocalRateLimiter", "slots_for"]
 
 _limiter_ids = itertools.count()
 
@@ -63,6 +63,14 @@ class _Waiter:
 
 def _positive(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < math.inf
+
+
+def slots_for(rate: float, window: float = 1.0) -> tuple[int, float]:
+    """(capacity, period in seconds) of a budget of ``rate`` per ``window``: ``floor(rate x
+    window)`` slots (at least 1), each resting ``capacity / rate`` seconds. One rule for the
+    local and the Redis budget."""
+    capacity = max(1, math.floor(rate * window + 1e-9))
+    return capacity, capacity / rate
 
 
 def _settle(future: asyncio.Future[None]) -> None:
@@ -95,8 +103,7 @@ class LocalRateLimiter:
         if not (margin == 0 or _positive(margin)):
             raise ValueError(f"margin must be a non-negative number of seconds, not {margin!r}")
         self.rate = float(rate)
-        self.capacity = max(1, math.floor(rate * window + 1e-9))
-        self.period = self.capacity / self.rate
+        self.capacity, self.period = slots_for(self.rate, window)
         self.margin = float(margin)
         self._clock = clock
         self._id = next(_limiter_ids)

@@ -18,9 +18,12 @@ not matter; a caller only ever sleeps for a duration Redis computed.
   from the reclaim. A budget whose keys vanished (Redis restarted or flushed) is recreated
   under a new *epoch*; a process that knew the old one recreates it rested for a period, and
   permits of the old epoch are ignored on release.
-* Every process follows the budget Redis holds, unless it runs more than
-  :data:`PLAUSIBLE_FACTOR` times slower or faster than its own rate (or is no rate at all):
-  then the acquiring process replaces it with its own, rested for a period, with a warning.
+* Every process follows the budget Redis holds, whatever rate it runs (a mismatch is warned
+  about once), unless it is no sane budget at all: malformed, a capacity outside 1..100000, a
+  period outside 1 ms..1 h, or a rate below :data:`~.config.MIN_SHARED_RATE`. Only then does
+  the acquiring process replace it with its own, rested for a period, with a warning. (Two
+  processes of different sane rates must not replace each other's budget: each replacement
+  wipes the other's busy slots, and the limit could be exceeded.)
   No caller waits more than ``max_wait`` for a slot; past it :class:`KISRateLimitError`
   says so, and nothing was sent.
 
@@ -41,17 +44,15 @@ import time
 import uuid
 from typing import Any, NamedTuple
 
+from .config import MIN_SHARED_RATE
 from .errors import KISRateLimitError
+from .local_budget import slots_for
 from .ratelimit import Permit
 from .redaction import logger
-from .redis_link import KISRedisUnavailableError, RedisLink, ScriptArg
+from .redis_link import KISRedisUnavailableError, RedisLink, RedisReplyError, ScriptArg
 from .redis_store import DEFAULT_PREFIX
 
-__all__ = ["PLAUSIBLE_FACTOR", "RedisRateLimiter"]
-
-#: A shared budget more than this many times slower or faster than ours is not followed but
-#: replaced: two sane configurations differ by less (paper 2/s, real 20/s are separate budgets).
-PLAUSIBLE_FACTOR = 4
+__all__ = ["RedisRateLimiter"]
 
 _limiter_ids = itertools.count()
 
@@ -61,21 +62,21 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
 # KEYS: meta, idle, busy, grants.
-# ARGV: capacity, period_ms, hold_ms, key_ttl_ms, new epoch, rested (1/0), poll_ms, factor.
+# ARGV: capacity, period_ms, hold_ms, key_ttl_ms, new epoch, rested (1/0), poll_ms,
+# floor (the slowest shared rate, requests per second).
 # Returns {slot, generation, wait_ms, capacity, period_ms, epoch, replaced (1/0)}; slot -1:
-# none, wait = when to look again. A shared rate more than ``factor`` times slower or faster
-# than ours, or nonsense (a stray period_ms), is replaced by ours, rested for a period: one
-# process configured at 0.01/s must not hold every other process of the app key.
+# none, wait = when to look again. Only a budget outside absolute bounds (a stray period_ms, a
+# rate below the floor) is replaced by ours, rested for a period: a budget at 0.01/s would hold
+# every process of the app key. Any sane budget is followed, whatever our own rate.
 _ACQUIRE = (
     _NOW
     + """
 local meta = redis.call('HMGET', KEYS[1], 'capacity', 'period_ms', 'epoch')
 local capacity, period, epoch = tonumber(meta[1]), tonumber(meta[2]), meta[3]
-local ours = tonumber(ARGV[1]) / tonumber(ARGV[2])
-local factor, replaced = tonumber(ARGV[8]), 0
+local floor, replaced = tonumber(ARGV[8]), 0
 local plausible = capacity and period and capacity >= 1 and capacity <= 100000
   and capacity == math.floor(capacity) and period >= 1 and period <= 3600000
-  and capacity / period * factor >= ours and capacity / period <= ours * factor
+  and capacity * 1000 / period >= floor * (1 - 1e-9)
 if epoch and not plausible then replaced = 1 end
 if not plausible or not epoch then
   capacity, period, epoch = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[5]
@@ -161,17 +162,23 @@ class _Reply(NamedTuple):
 
 
 def _parse_acquire(reply: Any) -> _Reply:
-    """The acquire script's answer; any other shape raises (inside ``link.run``: an outage)."""
-    slot, generation, wait_ms, capacity, period_ms, epoch, replaced = reply
-    return _Reply(
-        int(slot),
-        int(generation),
-        int(wait_ms),
-        int(capacity),
-        int(period_ms),
-        _text(epoch),
-        int(replaced) == 1,
-    )
+    """The acquire script's answer; another shape raises :class:`RedisReplyError` (the link
+    makes it an outage, logged as an error)."""
+    try:
+        slot, generation, wait_ms, capacity, period_ms, epoch, replaced = reply
+        return _Reply(
+            int(slot),
+            int(generation),
+            int(wait_ms),
+            int(capacity),
+            int(period_ms),
+            _text(epoch),
+            int(replaced) == 1,
+        )
+    except (TypeError, ValueError):
+        raise RedisReplyError(
+            f"the acquire script answered a {type(reply).__name__}, not 7 integers and an epoch"
+        ) from None
 
 
 def _text(value: Any) -> str:
@@ -207,13 +214,15 @@ class RedisRateLimiter:
         ):
             if not (isinstance(value, int | float) and 0 < value < math.inf):
                 raise ValueError(f"{label} must be a positive number, not {value!r}")
+        if rate < MIN_SHARED_RATE:
+            # Slower than the floor, this budget would be replaced by every other process.
+            raise ValueError(f"rate must be at least {MIN_SHARED_RATE:g}/s, not {rate!r}")
         if not name or not name.replace("-", "").isalnum():
             raise ValueError("a budget name is letters, digits and dashes")
         self.link = link
         self.name = name
         self.rate = float(rate)
-        self.capacity = max(1, math.floor(rate * window + 1e-9))
-        self.period = self.capacity / self.rate
+        self.capacity, self.period = slots_for(self.rate, window)
         self.margin = float(margin)
         self.hold_limit = float(hold_limit)
         self.max_wait = float(max_wait)
@@ -329,11 +338,11 @@ class RedisRateLimiter:
             uuid.uuid4().hex[:16],
             1 if known is not None else 0,
             max(1, int(self.poll_interval * 1000)),
-            PLAUSIBLE_FACTOR,
+            repr(MIN_SHARED_RATE),
         ]
-        # Parsed inside run: a reply of another shape is a broken Redis, an outage.
-        reply = self.link.run(
-            lambda r: _parse_acquire(self._acquire_script(keys=self.keys, args=args, client=r))
+        # A reply of another shape is a broken Redis (an outage); a bug of ours is not.
+        reply = self.link.run_and_parse(
+            lambda r: self._acquire_script(keys=self.keys, args=args, client=r), _parse_acquire
         )
         self._note(reply)
         return _Answer(reply.slot, reply.generation, max(0, reply.wait_ms) / 1000, reply.epoch)
@@ -366,12 +375,11 @@ class RedisRateLimiter:
             self._warned_mismatch = self._warned_mismatch or mismatch
         if reply.replaced:
             logger.warning(
-                "request budget %s in Redis at %s ran at a rate more than %d times ours, or "
-                "not a rate at all (another process's rate_limit_per_second?); it was replaced "
-                "by ours, %d requests per %d ms",
+                "request budget %s in Redis at %s was not a sane budget (malformed, or a rate "
+                "below %g/s); it was replaced by ours, %d requests per %d ms",
                 self.name,
                 self.link.address,
-                PLAUSIBLE_FACTOR,
+                MIN_SHARED_RATE,
                 self.capacity,
                 self._period_ms,
             )

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "KISRedisUnavailableError",
     "RedisLink",
+    "RedisReplyError",
     "ScriptArg",
     "close_shared_links",
     "import_redis",
@@ -53,6 +54,11 @@ INSTALL_HINT = "pip install 'stock-manager[redis]'"
 
 class KISRedisUnavailableError(KISTokenStoreError):
     """Redis could not be reached or refused a command (token store or request budget)."""
+
+
+class RedisReplyError(Exception):
+    """Raised by our parsers for a Redis reply of the wrong shape: a broken Redis (an outage,
+    logged as an error), unlike any other exception of a parser, which is a bug of ours."""
 
 
 def import_redis() -> ModuleType:
@@ -136,6 +142,22 @@ class RedisLink:
             self.mark_down(exc)
             raise KISRedisUnavailableError(
                 f"Redis at {self.address} is unavailable ({type(exc).__name__})"
+            ) from None
+
+    def run_and_parse(self, operation: Callable[[Redis], Any], parse: Callable[[Any], T]) -> T:
+        """``parse(operation(client))``: the command's failures as in :meth:`run`; a
+        :class:`RedisReplyError` of ``parse`` is an outage too, logged at ERROR with its
+        reason. Any other exception of ``parse`` is a bug of ours and propagates as it is."""
+        reply = self.run(operation)
+        try:
+            return parse(reply)
+        except RedisReplyError as exc:
+            logger.error(
+                "Redis at %s answered with a reply of the wrong shape: %s", self.address, exc
+            )
+            self.mark_down(exc)
+            raise KISRedisUnavailableError(
+                f"Redis at {self.address} is unavailable (a reply of the wrong shape: {exc})"
             ) from None
 
     def mark_down(self, exc: BaseException) -> None:

@@ -30,8 +30,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .redaction import logger
-from .redis_link import KISRedisUnavailableError, RedisLink, ScriptArg
-from .token_store import KISTokenStoreError, TokenEntry, TokenKey, TokenLease, decode_entry
+from .redis_link import KISRedisUnavailableError, RedisLink, RedisReplyError, ScriptArg
+from .token_store import (
+    MAX_ENTRY_BYTES,
+    KISTokenStoreError,
+    TokenEntry,
+    TokenKey,
+    TokenLease,
+    decode_entry,
+)
 
 __all__ = ["DEFAULT_PREFIX", "RedisTokenStore"]
 
@@ -78,8 +85,13 @@ def _ttl_ms(entry: TokenEntry) -> int:
 
 
 def _pair(reply: Any) -> tuple[int, int]:
-    first, second = reply
-    return int(first), int(second)
+    try:
+        first, second = reply
+        return int(first), int(second)
+    except (TypeError, ValueError):
+        raise RedisReplyError(
+            f"the lease script answered a {type(reply).__name__}, not two integers"
+        ) from None
 
 
 class RedisTokenStore:
@@ -164,8 +176,10 @@ class RedisTokenStore:
     # -- internals -----------------------------------------------------------------------------
 
     def _get(self, key: TokenKey) -> str | None:
-        raw = self.link.run(lambda r: r.get(self.entry_key(key)))
-        if raw is None:
+        # At most one byte past the limit: an oversized entry is found damaged without pulling
+        # all of it (GETRANGE of a missing key is empty, like an entry that is no JSON).
+        raw = self.link.run(lambda r: r.getrange(self.entry_key(key), 0, MAX_ENTRY_BYTES))
+        if not raw:
             return None
         return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
@@ -186,9 +200,9 @@ class RedisTokenStore:
         lease_key, lease_ms = self.lease_key(key), max(1, int(self.lease_ttl * 1000))
         deadline = time.monotonic() + max(timeout, 0.0)
         while True:
-            # Unpacked inside run: a reply of another shape is a broken Redis, an outage.
-            taken, ttl_ms = self.link.run(
-                lambda r: _pair(self._take(keys=[lease_key], args=[holder, lease_ms], client=r))
+            # A reply of another shape is a broken Redis (an outage); a bug of ours is not.
+            taken, ttl_ms = self.link.run_and_parse(
+                lambda r: self._take(keys=[lease_key], args=[holder, lease_ms], client=r), _pair
             )
             if taken == 1:
                 return
