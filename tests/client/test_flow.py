@@ -12,6 +12,7 @@ import pytest
 from stock_manager.adapters.broker.kis import (
     AccessToken,
     KISAmbiguousOutcomeError,
+    KISAPIError,
     KISConfig,
     KISConnectError,
     KISCredentialsError,
@@ -39,6 +40,7 @@ CONFIG = KISConfig(
 ORDER = {"CANO": "12345678", "ACNT_PRDT_CD": "01", "PDNO": "005930", "ORD_DVSN": "01",
          "ORD_QTY": "1", "ORD_UNPR": "0"}  # fmt: skip
 NO_SLEEP = RetryPolicy(max_retries=3, sleep=False)
+ATTEMPT = CONFIG.attempt_deadline
 
 
 def token(value: str) -> AccessToken:
@@ -56,7 +58,7 @@ EXPIRED = raw(500, {"rt_cd": "1", "msg_cd": "EGW00123", "msg1": "기간이 만�
 
 def test_gateway_call_gets_a_token_waits_for_budget_then_sends() -> None:
     request = build_request(CONFIG, "GET", api_id="inquire-price")
-    flow = exchange(request, NO_SLEEP)
+    flow = exchange(request, NO_SLEEP, attempt_seconds=ATTEMPT)
     assert isinstance(next(flow), GetToken)
     budget = flow.send(token("first-token-value"))
     assert isinstance(budget, AcquireBudget)
@@ -69,7 +71,7 @@ def test_gateway_call_gets_a_token_waits_for_budget_then_sends() -> None:
 
 
 def test_hashkey_call_needs_neither_token_nor_budget() -> None:
-    flow = exchange(build_hashkey_request(CONFIG, b"{}"), NO_SLEEP)
+    flow = exchange(build_hashkey_request(CONFIG, b"{}"), NO_SLEEP, attempt_seconds=ATTEMPT)
     send = next(flow)
     assert isinstance(send, Send)
     assert "authorization" not in send.request.headers
@@ -80,7 +82,7 @@ def test_hashkey_call_needs_neither_token_nor_budget() -> None:
 
 def test_expired_token_is_dropped_and_the_call_replayed_once() -> None:
     request = build_request(CONFIG, "POST", api_id="order-cash", params=ORDER, variant="buy")
-    flow = exchange(request, RetryPolicy(max_retries=0, sleep=False))
+    flow = exchange(request, RetryPolicy(max_retries=0, sleep=False), attempt_seconds=ATTEMPT)
     old, new = token("old-token-value"), token("new-token-value")
     assert isinstance(next(flow), GetToken)
     flow.send(old)  # -> AcquireBudget
@@ -99,7 +101,9 @@ def test_expired_token_is_dropped_and_the_call_replayed_once() -> None:
 
 
 def test_a_second_token_rejection_is_raised() -> None:
-    flow = exchange(build_request(CONFIG, "GET", api_id="inquire-price"), NO_SLEEP)
+    flow = exchange(
+        build_request(CONFIG, "GET", api_id="inquire-price"), NO_SLEEP, attempt_seconds=ATTEMPT
+    )
     next(flow)
     flow.send(token("stale-token-one"))
     flow.send(None)
@@ -113,7 +117,7 @@ def test_a_second_token_rejection_is_raised() -> None:
 
 def test_lost_reply_to_an_order_is_ambiguous_and_not_resent() -> None:
     request = build_request(CONFIG, "POST", api_id="order-cash", params=ORDER, variant="buy")
-    flow = exchange(request, NO_SLEEP)
+    flow = exchange(request, NO_SLEEP, attempt_seconds=ATTEMPT)
     next(flow)
     flow.send(token("order-token-value"))
     flow.send(None)
@@ -130,7 +134,9 @@ def test_lost_reply_to_an_order_is_ambiguous_and_not_resent() -> None:
 
 def test_lost_reply_to_a_query_is_raised_as_transport_error() -> None:
     once = RetryPolicy(max_retries=0, sleep=False)
-    flow = exchange(build_request(CONFIG, "GET", api_id="inquire-price"), once)
+    flow = exchange(
+        build_request(CONFIG, "GET", api_id="inquire-price"), once, attempt_seconds=ATTEMPT
+    )
     next(flow)
     flow.send(token("query-token-value"))
     flow.send(None)
@@ -141,7 +147,7 @@ def test_lost_reply_to_a_query_is_raised_as_transport_error() -> None:
 
 def test_connection_failures_are_retried_up_to_the_bound() -> None:
     request = build_hashkey_request(CONFIG, b"{}")
-    flow = exchange(request, RetryPolicy(max_retries=2, sleep=False))
+    flow = exchange(request, RetryPolicy(max_retries=2, sleep=False), attempt_seconds=ATTEMPT)
     sends = [next(flow)]
     sends.append(flow.throw(KISConnectError("refused 1")))
     sends.append(flow.throw(KISConnectError("refused 2")))
@@ -152,7 +158,7 @@ def test_connection_failures_are_retried_up_to_the_bound() -> None:
 
 def test_retries_sleep_with_jitter_when_sleeping_is_on() -> None:
     policy = RetryPolicy(max_retries=1, base_delay=0.5, max_delay=0.5)
-    flow = exchange(build_hashkey_request(CONFIG, b"{}"), policy)
+    flow = exchange(build_hashkey_request(CONFIG, b"{}"), policy, attempt_seconds=ATTEMPT)
     next(flow)
     action = flow.throw(KISConnectError("refused"))
     if isinstance(action, Sleep):  # a jitter of exactly 0 skips the sleep
@@ -162,7 +168,9 @@ def test_retries_sleep_with_jitter_when_sleeping_is_on() -> None:
 
 
 def test_errors_the_policy_does_not_retry_are_raised_at_once() -> None:
-    flow = exchange(build_request(CONFIG, "GET", api_id="inquire-price"), NO_SLEEP)
+    flow = exchange(
+        build_request(CONFIG, "GET", api_id="inquire-price"), NO_SLEEP, attempt_seconds=ATTEMPT
+    )
     next(flow)
     flow.send(token("limit-token-value"))
     flow.send(None)
@@ -170,16 +178,20 @@ def test_errors_the_policy_does_not_retry_are_raised_at_once() -> None:
         flow.send(raw(500, {"rt_cd": "1", "msg_cd": "EGW00103", "msg1": "bad app key"}))
 
 
-def test_an_order_whose_token_is_refused_in_an_http_200_is_not_replayed() -> None:
-    # Regression (D32): a 200 comes from behind the gateway; only a refusal proves nothing ran.
+@pytest.mark.parametrize("code", ["EGW00123", "EGW00201"])
+def test_an_order_answered_200_with_a_gateway_code_is_ambiguous_not_replayed(code: str) -> None:
+    # Regression (D32): a 200 comes from behind the gateway; only a refusal proves nothing ran,
+    # so the order is neither replayed nor reported as "rate limited / token expired".
     request = build_request(CONFIG, "POST", api_id="order-cash", params=ORDER, variant="buy")
-    flow = exchange(request, NO_SLEEP)
+    flow = exchange(request, NO_SLEEP, attempt_seconds=ATTEMPT)
     next(flow)
     flow.send(token("order-token-value"))
     flow.send(None)
-    expired_in_200 = raw(200, {"rt_cd": "1", "msg_cd": "EGW00123", "msg1": "expired"})
-    with pytest.raises(KISTokenExpiredError):
-        flow.send(expired_in_200)
+    in_200 = raw(200, {"rt_cd": "1", "msg_cd": code, "msg1": "gateway code"})
+    with pytest.raises(KISAmbiguousOutcomeError) as caught:
+        flow.send(in_200)
+    assert isinstance(caught.value.__cause__, KISAPIError)
+    assert caught.value.__cause__.code == code
 
 
 def test_each_send_carries_the_attempt_time_limit_capped_by_the_call_deadline() -> None:
@@ -189,17 +201,36 @@ def test_each_send_carries_the_attempt_time_limit_capped_by_the_call_deadline() 
     flow.send(token("limit-token-value"))
     send = flow.send(None)
     assert isinstance(send, Send) and send.time_limit == 20.0
-    flow = exchange(request, NO_SLEEP, attempt_seconds=20.0, deadline=0.5)
+    flow = exchange(request, NO_SLEEP, attempt_seconds=20.0, ends_at=time.monotonic() + 0.5)
     next(flow)
     flow.send(token("limit-token-value"))
     send = flow.send(None)
-    assert isinstance(send, Send) and send.time_limit is not None and 0 < send.time_limit <= 0.5
+    assert isinstance(send, Send) and 0 < send.time_limit <= 0.5
 
 
 def test_no_retry_starts_after_the_call_deadline() -> None:
     request = build_hashkey_request(CONFIG, b"{}")
-    flow = exchange(request, RetryPolicy(max_retries=5, sleep=False), deadline=0.01)
+    flow = exchange(
+        request,
+        RetryPolicy(max_retries=5, sleep=False),
+        attempt_seconds=ATTEMPT,
+        ends_at=time.monotonic() + 0.01,
+    )
     next(flow)
     time.sleep(0.02)
     with pytest.raises(KISConnectError):
         flow.throw(KISConnectError("refused"))
+
+
+def test_a_passed_call_deadline_stops_the_flow_before_token_budget_or_send() -> None:
+    # Regression (review finding 4): the token and budget steps ran whatever the deadline.
+    request = build_request(CONFIG, "POST", api_id="order-cash", params=ORDER, variant="buy")
+    flow = exchange(request, NO_SLEEP, attempt_seconds=ATTEMPT, ends_at=time.monotonic() - 1)
+    with pytest.raises(KISConnectError, match=r"deadline passed before .* nothing was sent"):
+        next(flow)
+    ends_at = time.monotonic() + 0.05
+    flow = exchange(request, NO_SLEEP, attempt_seconds=ATTEMPT, ends_at=ends_at)
+    assert isinstance(next(flow), GetToken)
+    time.sleep(0.06)  # the token took the whole deadline
+    with pytest.raises(KISConnectError, match="nothing was sent"):
+        flow.send(token("late-token-value"))

@@ -267,3 +267,48 @@ def test_a_closed_async_client_raises_usage_error_and_sends_nothing(
     with _serve(PRICE_PATH, Reply(200, OK_BYTES)) as server:
         asyncio.run(scenario(server))
         assert server.count() == 0
+
+
+# -- deadline= bounds the hashkey step too (review finding 4) -----------------------------------
+
+
+def test_a_call_deadline_spent_signing_the_order_sends_no_order(rel_config: ConfigFactory) -> None:
+    # Regression: the hashkey call ran outside `deadline=`, and the order then got a fresh one,
+    # so a call given 0.5 s went out after the hashkey's 1.5 s.
+    slow_hash = Reply.json(200, {"HASH": "h" * 16})
+    slow_hash = Reply(slow_hash.status, slow_hash.body, slow_hash.headers, trickle=0.1)
+    replies = {"/oauth2/tokenP": token_reply(TOKEN), "/uapi/hashkey": slow_hash, ORDER_PATH:
+               Reply.json(200, OK)}  # fmt: skip
+    with RawServer(replies) as server:
+        config = rel_config(server, request_deadline=10.0)
+        started = time.monotonic()
+        with KISRestClient(config) as client, pytest.raises(KISTransportError):
+            client.make_request(
+                "POST",
+                api_id="order-cash",
+                variant="buy",
+                params=order_body(config),
+                hashkey=True,
+                deadline=0.5,
+            )
+        assert time.monotonic() - started < 0.5 + SLACK
+        assert server.count(ORDER_PATH) == 0
+
+
+# -- the sync client's socket bound is never skipped silently (review finding 5) ----------------
+
+
+def test_every_pool_of_a_client_we_create_keeps_the_attempt_deadline(
+    rel_config: ConfigFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The wrapping reaches into httpx's private attributes; should they move, construction
+    # raises (so this test and every client test fail) instead of skipping it. Proxy mounts
+    # from the environment are pools too.
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    with _serve(PRICE_PATH, Reply.json(200, OK)) as server, KISRestClient(rel_config(server)) as c:
+        transports = [c._http._transport, *(t for t in c._http._mounts.values() if t is not None)]
+        assert len(transports) >= 2
+        for transport in transports:
+            backend = transport._pool._network_backend  # type: ignore[attr-defined]
+            assert type(backend).__name__ == "_BoundedBackend"

@@ -17,6 +17,7 @@ from stock_manager.adapters.broker.kis import (
     KISAmbiguousOutcomeError,
     KISConfig,
     KISError,
+    KISInvalidTokenError,
     KISRateLimitError,
     KISRestClient,
     KISTokenExpiredError,
@@ -93,16 +94,27 @@ def _refusal(code: str, status: int) -> Reply:
 
 @pytest.mark.parametrize(
     ("code", "error"),
-    [("EGW00201", KISRateLimitError), ("EGW00123", KISTokenExpiredError)],
+    [
+        ("EGW00201", KISRateLimitError),
+        ("EGW00215", KISRateLimitError),
+        ("EGW00121", KISInvalidTokenError),
+        ("EGW00122", KISInvalidTokenError),
+        ("EGW00123", KISTokenExpiredError),
+    ],
 )
-def test_an_order_answered_200_with_a_gateway_code_is_sent_once(
+def test_an_order_answered_200_with_a_gateway_code_is_sent_once_and_ambiguous(
     rel_config: ConfigFactory, code: str, error: type[KISError]
 ) -> None:
-    # Regression (D32): a 200 comes from behind the gateway, yet the order was replayed.
+    # Regression (D32): a 200 comes from behind the gateway, yet the order was replayed; then
+    # it raised KISRateLimitError ("nothing was done ... retry"), inviting a resend.
     with RawServer({"/oauth2/tokenP": token_reply(), ORDER_PATH: _refusal(code, 200)}) as server:
         config = rel_config(server)
-        with KISRestClient(config, retry_policy=NO_SLEEP) as client, pytest.raises(error):
+        with (
+            KISRestClient(config, retry_policy=NO_SLEEP) as client,
+            pytest.raises(KISAmbiguousOutcomeError) as caught,
+        ):
             _order(client, config)
+        assert isinstance(caught.value.__cause__, error)  # KIS's code is kept as the cause
         assert server.count(ORDER_PATH) == 1
 
 
@@ -199,7 +211,13 @@ def test_an_order_cancelled_after_sending_is_logged_and_noted(
     assert rel_sandbox.stats()["requests"].get(ORDER_PATH, 0) == sent_before + 1
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any(ORDER_PATH in w and "VTTC0012U" in w and "'ORD_QTY': '3'" in w for w in warnings)
-    assert any("may have been executed" in note for note in _notes(error))
+    # Regression (D9 note): "cancelled after it was sent" was claimed even when the cancel
+    # came during connect or the pool wait.
+    assert any("may have been sent and executed" in note for note in _notes(error))
+    assert not any("after it was sent" in note for note in _notes(error))
+    # Where the docstring says it is: on the CancelledError, the TimeoutError's __cause__.
+    noted = error.__cause__ if how == "wait_for" else error
+    assert noted is not None and any("may have been sent" in n for n in _notes(noted))
     assert all(config.app_secret not in w for w in warnings)
 
 
@@ -251,3 +269,15 @@ def test_a_call_deadline_turns_a_slow_order_into_an_ambiguous_outcome(
     started = time.monotonic()
     assert "deadline" in str(asyncio.run(in_async()))
     assert time.monotonic() - started < 2.5
+
+
+def test_an_order_with_a_wrong_content_length_header_is_refused_unsent(
+    rel_config: ConfigFactory,
+) -> None:
+    # Regression (review finding 2): the head with content-length: 2 went out, then h11's
+    # LocalProtocolError was reported as "nothing was sent" (KISConnectError).
+    with RawServer({"/oauth2/tokenP": token_reply(), ORDER_PATH: Reply.json(200, {})}) as server:
+        config = rel_config(server)
+        with KISRestClient(config) as client, pytest.raises(KISUsageError, match="content-length"):
+            _order(client, config, headers={"content-length": "2"})
+        assert server.count(ORDER_PATH) == 0

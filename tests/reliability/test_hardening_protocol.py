@@ -77,6 +77,27 @@ def test_headers_outside_http_grammar_are_refused_before_anything_is_sent(
         order(headers)
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Content-Length",
+        "transfer-encoding",
+        "Host",
+        "expect",
+        "connection",
+        "te",
+        "trailer",
+        "upgrade",
+        "keep-alive",
+    ],
+)
+def test_framing_headers_are_refused_before_anything_is_sent(name: str) -> None:
+    # Regression (review finding 2): httpx kept a caller's content-length: 2 on an 8-byte body,
+    # h11 failed once the head was on the wire, and the order was reported "nothing was sent".
+    with pytest.raises(KISUsageError, match=f"header {name} frames the HTTP message"):
+        order({name: "2"})
+
+
 def test_header_values_with_inner_spaces_and_tabs_or_empty_are_allowed() -> None:
     request = order({"x-note": "a b\tc", "x-empty": "", "X-Upper": "!#$%&'*+.^_`|~"})
     assert request.headers["x-note"] == "a b\tc"

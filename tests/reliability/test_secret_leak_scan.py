@@ -27,7 +27,7 @@ import json
 import logging
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from pathlib import Path
 from typing import Any
 
@@ -135,14 +135,17 @@ def _reprs(value: Any, depth: int) -> Iterator[str]:
         yield repr(value)
     except Exception as exc:  # a broken repr is no leak; say so and go on
         yield f"<repr failed: {type(exc).__name__}>"
-    if depth == 0:
+    if depth == 0 or isinstance(value, str | bytes | bytearray):
         return
-    if isinstance(value, dict):
+    # Error trackers show the items of any container (a KISResponse is a Mapping whose repr
+    # hides its content) but an object only through its repr: objects' __dict__s are not
+    # searched (they would find SecretStr's own field and a PreparedRequest's headers).
+    if isinstance(value, Mapping):
         items: list[Any] = [*list(value.items())[:200]]
         for key, item in items:
             yield from _reprs(key, depth - 1)
             yield from _reprs(item, depth - 1)
-    elif isinstance(value, list | tuple | set | frozenset):
+    elif isinstance(value, Sequence | Set):
         for item in list(value)[:200]:
             yield from _reprs(item, depth - 1)
 
@@ -612,3 +615,26 @@ def test_no_frame_of_a_request_refused_while_built_holds_the_secret() -> None:
             call()
         leaks = [where for where, text in frame_locals(caught.value) if secret in text]
         assert not leaks, f"{caught.value!r}: the secret is in {leaks}"
+
+
+def test_no_frame_of_a_token_grant_refused_for_its_expiry_holds_the_token(tmp_path: Path) -> None:
+    # Regression (review finding 3): parse_token_grant bound the new token (and the reply) in
+    # its frame before raising on an expiry in the past.
+    token = "expired-grant-marker-token-" + "e" * 40
+    stale = {"access_token": token, "token_type": "Bearer", "expires_in": 86400,
+             "access_token_token_expired": "2000-01-01 00:00:00"}  # fmt: skip
+    with RawServer({TOKEN_PATH: Reply.json(200, stale)}) as server:
+        config = KISConfig(
+            _env_file=None,
+            kis_app_key="A" * 36,
+            kis_app_secret="S" * 180,
+            base_url=server.base_url,
+            token_store="memory",
+            token_cache_dir=tmp_path,
+            max_retries=0,
+        )
+        with KISRestClient(config) as client, pytest.raises(KISProtocolError) as caught:
+            client.access_token()
+    assert "already expired" in str(caught.value)
+    leaks = [where for where, text in frame_locals(caught.value) if token in text]
+    assert not leaks, f"the token is in {leaks}"

@@ -102,9 +102,11 @@ class AsyncKISRestClient(BaseKISClient):
 
         Cancelling the call (``task.cancel()``, ``asyncio.wait_for``) keeps asyncio's meaning:
         ``CancelledError``/``TimeoutError`` is raised, the rate-limit permit is released. But an
-        order cancelled after it was sent may have been executed: it is logged as a WARNING and
-        the exception gets a note saying so. Never retry an order on such a timeout; pass
-        ``deadline=`` (seconds) instead to get :class:`KISAmbiguousOutcomeError`.
+        order cancelled while being sent may have been executed: that is logged as a WARNING,
+        the reliable signal, and noted on the ``CancelledError``. ``asyncio.wait_for`` raises
+        its own ``TimeoutError`` from that one, so there the note is on ``exc.__cause__``.
+        Never retry an order on such a timeout; pass ``deadline=`` (seconds) instead to get
+        :class:`KISAmbiguousOutcomeError`.
         """
         return await self._run(
             self._request_flow(
@@ -248,7 +250,7 @@ class AsyncKISRestClient(BaseKISClient):
         sent_at = time.time()
         failure: httpx.HTTPError | TimeoutError | None = None
         try:
-            async with asyncio.timeout(clock.left()):  # None: unbounded
+            async with asyncio.timeout(clock.left()):
                 raw = await self._receive(request, clock)
         except (httpx.HTTPError, TimeoutError) as exc:  # TimeoutError: the attempt's deadline
             failure = exc
@@ -269,7 +271,7 @@ class AsyncKISRestClient(BaseKISClient):
     ) -> KISError:
         if isinstance(failure, httpx.HTTPError):
             return self._transport_error(failure, request, out_of_time=clock.ran_out())
-        return deadline_error(request, clock.seconds or 0.0, "TimeoutError")
+        return deadline_error(request, clock.seconds, "TimeoutError")
 
     async def _receive(self, request: PreparedRequest, clock: AttemptClock) -> RawResponse:
         response = await self._http.send(

@@ -17,7 +17,7 @@ import httpx
 from .catalog import Catalog, get_catalog
 from .config import KISConfig
 from .errors import KISConnectError, KISError, KISProtocolError, KISTransportError, KISUsageError
-from .flow import Flow, RawResponse, exchange
+from .flow import Flow, RawResponse, call_ends_at, check_deadline, exchange
 from .protocol import (
     PreparedRequest,
     build_approval_request,
@@ -37,8 +37,12 @@ from .tokens import AccessToken
 
 __all__ = ["AttemptClock", "BaseKISClient", "ReplyReader", "deadline_error"]
 
-# Failures that happen before a byte of the request is on the wire. h11 refuses a request it
-# cannot write (LocalProtocolError) before producing any bytes of it.
+# Failures that happen before a byte of the request is on the wire. LocalProtocolError: h11
+# checks the request head before producing any of its bytes, but it also raises once the head
+# is out, when the body does not match a caller's content-length or transfer-encoding. The
+# exception does not say which (only its text does), so those framing headers are refused in
+# build_request (protocol/requests.py) and httpx frames every body itself: what is left is
+# the pre-send validation, and "nothing was sent" holds, for an order too.
 _NOT_SENT = (
     httpx.ConnectError,
     httpx.ConnectTimeout,
@@ -116,6 +120,7 @@ class BaseKISClient:
     ) -> Flow[KISResponse]:
         if deadline is not None and not deadline > 0:
             raise KISUsageError(f"deadline must be a positive number of seconds, not {deadline!r}")
+        ends_at = call_ends_at(deadline)  # hashkey, token, budget and sends all keep it
         request = build_request(
             self.config,
             method,
@@ -131,30 +136,31 @@ class BaseKISClient:
         if hashkey:
             if request.method != "POST":
                 raise KISUsageError("hashkey=True signs a POST body; a GET has none")
-            signature = yield from self._hash_flow(request.content)
+            signature = yield from self._hash_flow(request.content, ends_at)
             request = request.with_hashkey(signature)
-        return (yield from self._exchange(request, deadline))
+        return (yield from self._exchange(request, ends_at))
 
     def _exchange(
-        self, request: PreparedRequest, deadline: float | None = None
+        self, request: PreparedRequest, ends_at: float | None = None
     ) -> Flow[KISResponse]:
         return exchange(
             request,
             self.retry_policy,
             attempt_seconds=self.config.attempt_deadline,
-            deadline=deadline,
+            ends_at=ends_at,
         )
 
-    def _hash_flow(self, content: bytes) -> Flow[str]:
-        response = yield from self._exchange(build_hashkey_request(self.config, content))
-        return parse_hashkey(response)
+    def _hash_flow(self, content: bytes, ends_at: float | None = None) -> Flow[str]:
+        request = build_hashkey_request(self.config, content)
+        check_deadline(request, ends_at)
+        return parse_hashkey((yield from self._exchange(request, ends_at)))
 
     def _hashkey_flow(self, body: Mapping[str, Any]) -> Flow[str]:
         return (yield from self._hash_flow(encode_body(body)))
 
     def _token_flow(self) -> Flow[AccessToken]:
-        response = yield from self._exchange(build_token_request(self.config))
-        return parse_token_grant(response)
+        # The reply holds the new token: no local of this frame may (see parse_token_grant).
+        return parse_token_grant((yield from self._exchange(build_token_request(self.config))))
 
     def _revoke_flow(self, token: AccessToken) -> Flow[None]:
         yield from self._exchange(build_revoke_request(self.config, token))
@@ -220,7 +226,7 @@ class BaseKISClient:
     def _check_time_left(request: PreparedRequest, clock: AttemptClock) -> None:
         """The call's ``deadline`` may be used up before this attempt starts: then the
         request is not sent at all (and is certainly not ambiguous)."""
-        if clock.seconds is not None and clock.seconds <= 0:
+        if clock.seconds <= 0:
             raise KISConnectError(
                 f"the call's deadline passed before {request.method} {request.path} could be "
                 "sent; nothing was sent"
@@ -230,11 +236,13 @@ class BaseKISClient:
     def _log_cancelled_order(request: PreparedRequest, sent_at: float) -> str:
         """Warn that an order was cancelled after it may have left; returns the note to add to
         the exception. The caller's code never sees it otherwise (asyncio raises only
-        ``CancelledError``/``TimeoutError``), yet KIS may have executed it."""
+        ``CancelledError``/``TimeoutError``), yet KIS may have executed it. The cancellation may
+        have come while connecting or waiting for the pool, so "may have been sent"."""
         when = datetime.fromtimestamp(sent_at, UTC).isoformat(timespec="milliseconds")
         note = (
-            f"order {request.method} {request.path} (tr_id={request.tr_id}) was cancelled after "
-            f"it was sent at {when}: it may have been executed; body {redact(repr(request.body))}"
+            f"order {request.method} {request.path} (tr_id={request.tr_id}) was cancelled while "
+            f"being sent (from {when}): it may have been sent and executed; body "
+            f"{redact(repr(request.body))}"
             "; check the order history (inquire-daily-ccld) before sending it again"
         )
         logger.warning("%s", note)
@@ -266,24 +274,23 @@ _CLOCK_SLACK = 0.01
 @dataclass(frozen=True)
 class AttemptClock:
     """The wall-clock bound of one attempt: ``seconds`` long, ending at ``ends_at`` (on
-    :func:`time.monotonic`); both ``None`` when the attempt is unbounded."""
+    :func:`time.monotonic`)."""
 
-    seconds: float | None
-    ends_at: float | None
+    seconds: float
+    ends_at: float
 
     @classmethod
-    def start(cls, seconds: float | None) -> AttemptClock:
-        return cls(seconds, None if seconds is None else time.monotonic() + seconds)
+    def start(cls, seconds: float) -> AttemptClock:
+        return cls(seconds, time.monotonic() + seconds)
 
-    def left(self) -> float | None:
-        """Seconds left (never negative), or ``None`` when unbounded."""
-        return None if self.ends_at is None else max(0.0, self.ends_at - time.monotonic())
+    def left(self) -> float:
+        """Seconds left, never negative."""
+        return max(0.0, self.ends_at - time.monotonic())
 
     def ran_out(self) -> float | None:
         """The attempt's limit if it has run out (for the error message), else ``None``."""
-        left = self.left()
         # A socket timeout set to the time left may fire a hair early (timer granularity).
-        return self.seconds if left is not None and left < _CLOCK_SLACK else None
+        return self.seconds if self.left() < _CLOCK_SLACK else None
 
 
 class ReplyReader:

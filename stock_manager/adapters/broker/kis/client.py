@@ -23,6 +23,7 @@ from .base import AttemptClock, BaseKISClient
 from .budgets import shared_rate_limiter
 from .catalog import Catalog
 from .config import KISConfig
+from .errors import KISConfigError
 from .flow import AcquireBudget, Action, DropToken, Flow, GetToken, RawResponse, Send, Sleep
 from .protocol import PageCursor, PreparedRequest
 from .ratelimit import RateLimiter
@@ -40,7 +41,9 @@ class KISRestClient(BaseKISClient):
     """A thread-safe KIS REST client over one pooled :class:`httpx.Client`.
 
     Pass ``http_client`` for proxies or custom TLS (it is then yours to close, and its own
-    timeouts apply). Use it as a context manager or call :meth:`close`.
+    timeouts apply). Use it as a context manager or call :meth:`close`. On a client of your own
+    the attempt deadline is checked only between body chunks: its sockets are not wrapped, so
+    a connect or a single read may last its own timeouts, however long the deadline.
     """
 
     def __init__(
@@ -107,11 +110,16 @@ class KISRestClient(BaseKISClient):
         there are several; ``tr_id=`` overrides). GET ``params`` form the query string, POST
         ``params`` the JSON body. ``hashkey=True`` signs the body first (the same bytes are sent).
 
-        Every attempt ends within ``config.attempt_deadline`` seconds, and the call (retries
-        included) within ``deadline`` seconds if given. An order whose reply does not come in
-        time raises :class:`KISAmbiguousOutcomeError`: it may have been executed. Never retry an
-        order on a timeout of your own (a thread join, ``asyncio.wait_for``): check the order
-        history (``inquire-daily-ccld``) first, or pass ``deadline=`` to get that error instead.
+        Every attempt ends within ``config.attempt_deadline`` seconds. ``deadline`` (seconds)
+        bounds the call from here on: the hashkey call, every attempt and the waits between
+        retries share it; once it has passed before a request goes out (before getting the
+        token, waiting for the rate-limit budget, or sending) :class:`KISConnectError` is raised
+        and nothing is sent. What it cannot cut short is a wait already under way: issuing the
+        access token (up to ``token_max_wait``, shared with other clients of the key) and the
+        rate limiter's wait for a permit. An order whose reply does not come in time raises
+        :class:`KISAmbiguousOutcomeError`: it may have been executed. Never retry an order on a
+        timeout of your own (a thread join, ``asyncio.wait_for``): check the order history
+        (``inquire-daily-ccld``) first, or pass ``deadline=`` to get that error instead.
         """
         return self._run(
             self._request_flow(
@@ -290,20 +298,18 @@ class KISRestClient(BaseKISClient):
             response.close()
 
 
-# The monotonic time at which the current thread's attempt must end (None: unbounded).
-_ATTEMPT_ENDS_AT: ContextVar[float | None] = ContextVar("kis_attempt_ends_at", default=None)
+# The monotonic time at which the current thread's attempt must end. No default: our sockets
+# are only used inside _send, which sets it; anything else is a bug that must not go unbounded.
+_ATTEMPT_ENDS_AT: ContextVar[float] = ContextVar("kis_attempt_ends_at")
 
 
-def _within_attempt(timeout: float | None, late: type[Exception]) -> float | None:
+def _within_attempt(timeout: float | None, late: type[Exception]) -> float:
     """``timeout`` cut to what is left of the attempt; ``late`` once nothing is left.
 
     httpx has no overall deadline: its read timeout restarts with every byte, so a server that
     trickles a byte a second (or ``100 Continue`` a second) would hold a call forever.
     """
-    ends_at = _ATTEMPT_ENDS_AT.get()
-    if ends_at is None:
-        return timeout
-    left = ends_at - time.monotonic()
+    left = _ATTEMPT_ENDS_AT.get() - time.monotonic()
     if left <= 0:
         raise late("the attempt's deadline has passed")
     return left if timeout is None else min(timeout, left)
@@ -369,11 +375,20 @@ def _bounded_client(timeout: httpx.Timeout) -> httpx.Client:
     """An httpx client (environment proxies included) whose sockets keep the attempt deadline.
 
     httpx offers no public hook for the network backend, so the pools' backend is wrapped in
-    place; the deadline tests fail loudly should httpx rename it.
+    place. Should a new httpx rename what this reaches for, construction fails (every client
+    test with it) rather than the deadline silently not applying.
     """
     client = httpx.Client(timeout=timeout)
     for transport in (client._transport, *client._mounts.values()):
+        if transport is None:  # a mount that disables proxying for some hosts: nothing to wrap
+            continue
         pool = getattr(transport, "_pool", None)
-        if pool is not None and hasattr(pool, "_network_backend"):
-            pool._network_backend = _BoundedBackend(pool._network_backend)
+        if pool is None or not hasattr(pool, "_network_backend"):
+            client.close()
+            raise KISConfigError(
+                f"this httpx ({httpx.__version__}) has no {type(transport).__name__}._pool."
+                "_network_backend to bound: the attempt deadline cannot be kept; pin the httpx "
+                "version stock_manager supports"
+            )
+        pool._network_backend = _BoundedBackend(pool._network_backend)
     return client

@@ -201,7 +201,10 @@ class KISTokenIssueThrottledError(KISAPIError):
 
 
 class KISRateLimitError(KISAPIError):
-    """The per-second request limit was exceeded (EGW00201, EGW00215); nothing was done."""
+    """The gateway refused the request: per-second limit exceeded (EGW00201, EGW00215)."""
+
+    # Not for an order answered so with HTTP 200 (from behind the gateway): that one may have
+    # been processed and raises KISAmbiguousOutcomeError instead (retry.py).
 
     hint = "slow down (real: 20/s, paper: 2/s per app key) and retry"
 

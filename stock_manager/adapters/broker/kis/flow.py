@@ -13,21 +13,23 @@ behave identically in both, and the flow itself is tested without a network.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from .errors import (
     KISAmbiguousOutcomeError,
+    KISConnectError,
     KISError,
     KISInvalidTokenError,
 )
 from .protocol import PreparedRequest, parse_response
 from .ratelimit import Permit
 from .response import KISResponse
-from .retry import RetryPolicy, answered_behind_gateway
+from .retry import RetryPolicy
 from .tokens import AccessToken
 
 __all__ = [
@@ -39,6 +41,8 @@ __all__ = [
     "RawResponse",
     "Send",
     "Sleep",
+    "call_ends_at",
+    "check_deadline",
     "exchange",
 ]
 
@@ -55,13 +59,13 @@ class Send:
     budget under KIS's window whatever the latency (see :mod:`.local_budget`).
 
     ``time_limit`` bounds the attempt end to end (connect, send, every read), in seconds from
-    now; ``None`` leaves only the HTTP client's per-operation timeouts. When it runs out the
-    shell raises ``KISTransportError`` (which makes an order ambiguous).
+    now. When it runs out the shell raises ``KISTransportError`` (which makes an order
+    ambiguous); when it is 0 the shell sends nothing and raises ``KISConnectError``.
     """
 
     request: PreparedRequest
-    permit: Permit | None = None
-    time_limit: float | None = None
+    permit: Permit | None
+    time_limit: float
 
 
 @dataclass(frozen=True)
@@ -100,26 +104,30 @@ class RawResponse:
 
     status_code: int
     headers: Mapping[str, str]
-    content: bytes
+    # Out of the repr: a token or approval key reply sits in the shells' frame locals, and
+    # error trackers record their reprs.
+    content: bytes = field(repr=False)
 
 
 def exchange(
     request: PreparedRequest,
     policy: RetryPolicy,
     *,
-    attempt_seconds: float | None = None,
-    deadline: float | None = None,
+    attempt_seconds: float = math.inf,
+    ends_at: float | None = None,
 ) -> Flow[KISResponse]:
     """Send ``request`` until it succeeds or the failure is final.
 
-    Each attempt may take ``attempt_seconds`` end to end (``config.attempt_deadline``), and the
-    whole call ``deadline`` seconds: the last attempt gets only what is left, and no retry
-    starts after it.
+    Each attempt may take ``attempt_seconds`` end to end (the clients always pass
+    ``config.attempt_deadline``; the default is for flows driven by hand in tests), and the
+    whole call must be over by ``ends_at`` (on :func:`time.monotonic`) if given: the last
+    attempt gets only what is left, no retry starts after it, and once it has passed before a
+    request is sent (token, budget or send step) :func:`deadline_passed` is raised, unsent.
 
     * A gateway call gets the current token before each attempt; if KIS answers that the
       token is invalid or expired (EGW00121/122/123), the token is dropped and the call is
       replayed once with a fresh one. For an order only when the gateway refused it (not
-      HTTP 200): then KIS rejected the call before processing it.
+      HTTP 200): a gateway code in an HTTP 200 makes an order ambiguous (see retry.py).
     * Each attempt of a rate-limited call waits for a permit first (retries too, EGW00201
       ones included) and sends with it; the shell gives it back when the reply is in.
     * An order that KIS may have executed although the reply was lost or broken raises
@@ -127,53 +135,62 @@ def exchange(
     * Other failures are retried when ``policy.should_retry`` says so, after ``policy.delay``.
     """
     started = time.monotonic()
-    ends_at = started + deadline if deadline is not None else None
     retries = 0
     token_replayed = False
     while True:
         sending = request
         token: AccessToken | None = None
         if request.needs_token:
+            check_deadline(request, ends_at)
             token = yield GetToken()
             sending = request.with_token(token)
         permit: Permit | None = None
         if request.rate_limited:
+            check_deadline(request, ends_at)
             permit = yield AcquireBudget(sending)
         sent_at = time.time()  # a float: a datetime is built only for an ambiguous order
         try:
-            limit = _time_limit(attempt_seconds, ends_at)
-            raw: RawResponse = yield Send(sending, permit, limit)
+            raw: RawResponse = yield Send(sending, permit, _time_limit(attempt_seconds, ends_at))
             return parse_response(raw.status_code, raw.headers, raw.content, sending)
-        except KISInvalidTokenError as rejected:
-            if token is None or token_replayed:
-                raise
-            if request.is_order and answered_behind_gateway(rejected):
-                raise  # an order is replayed only on the gateway's refusal (see retry.py)
-            token_replayed = True
-            yield DropToken(token)
-            continue
         except KISError as exc:
             failure = exc
         if policy.is_ambiguous(sending, failure):
             raise _ambiguous(sending, failure, sent_at) from failure
+        if isinstance(failure, KISInvalidTokenError) and token is not None and not token_replayed:
+            token_replayed = True  # an order's HTTP 200 is ambiguous above: never replayed
+            yield DropToken(token)
+            continue
         elapsed = time.monotonic() - started
-        out_of_time = ends_at is not None and started + elapsed >= ends_at
+        out_of_time = ends_at is not None and time.monotonic() >= ends_at
         if out_of_time or not policy.should_retry(sending, failure, retries, elapsed):
             raise failure
         left = policy.max_wait - elapsed
         if ends_at is not None:
-            left = min(left, ends_at - started - elapsed)
+            left = min(left, ends_at - time.monotonic())
         pause = min(policy.delay(retries), max(0.0, left))
         retries += 1
         if pause > 0:
             yield Sleep(pause)
 
 
-def _time_limit(attempt_seconds: float | None, ends_at: float | None) -> float | None:
+def call_ends_at(deadline: float | None) -> float | None:
+    """The :func:`time.monotonic` time by which a call given ``deadline`` seconds must end."""
+    return None if deadline is None else time.monotonic() + deadline
+
+
+def check_deadline(request: PreparedRequest, ends_at: float | None) -> None:
+    """Raise :class:`KISConnectError` (nothing sent) if the call's end has passed."""
+    if ends_at is not None and time.monotonic() >= ends_at:
+        raise KISConnectError(
+            f"the call's deadline passed before {request.method} {request.path} was sent; "
+            "nothing was sent"
+        )
+
+
+def _time_limit(attempt_seconds: float, ends_at: float | None) -> float:
     if ends_at is None:
         return attempt_seconds
-    left = max(0.0, ends_at - time.monotonic())
-    return left if attempt_seconds is None else min(attempt_seconds, left)
+    return min(attempt_seconds, max(0.0, ends_at - time.monotonic()))
 
 
 def _ambiguous(

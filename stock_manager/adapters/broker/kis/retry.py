@@ -10,8 +10,8 @@ failure                                                GET, idempotent  order (c
                                                        hashkey)         catalog)
 =====================================================  ==============  ======================
 EGW00201 / EGW00215 (limit exceeded; nothing done)     retry            retry if refused by
-                                                                        the gateway (non-200);
-                                                                        an HTTP 200: raise
+                                                                        the gateway (non-200)
+any EGW gateway code in an HTTP 200 reply              (as its code)    ambiguous
 no connection could be made (nothing was sent)         retry            retry
 timeout or connection dropped after sending            retry            ambiguous
 500 EGW00001 / EGW00002, other 5xx, unreadable reply   retry            ambiguous
@@ -23,7 +23,7 @@ a business rejection (HTTP 200, rt_cd != "0")          raise            raise
 "ambiguous" means the order may have been executed: the flow raises
 :class:`~.errors.KISAmbiguousOutcomeError` and never resends it. ``EGW00121``/``EGW00123``
 (token rejected) are handled by the flow itself: one replay with a fresh token, not counted
-here (for an order only on a gateway refusal: a code in an HTTP 200 is never replayed).
+here (for an order only on a gateway refusal: a code in an HTTP 200 is ambiguous).
 Retries are bounded by ``max_retries`` and by ``max_wait`` seconds since the first attempt;
 waits are exponential backoff with full jitter, and ``sleep=False`` makes them zero for tests.
 """
@@ -116,8 +116,12 @@ class RetryPolicy:
         return self.is_transient(outcome)
 
     def is_ambiguous(self, request: PreparedRequest, outcome: BaseException) -> bool:
-        """True if ``request`` is an order that KIS may have executed despite ``outcome``."""
-        return request.is_order and self.is_transient(outcome)
+        """True if ``request`` is an order that KIS may have executed despite ``outcome``:
+        a transient failure, or a gateway code that came back with HTTP 200 (from behind the
+        gateway, so it does not prove the order was left undone)."""
+        if not request.is_order:
+            return False
+        return self.is_transient(outcome) or _gateway_code_behind_gateway(outcome)
 
     @staticmethod
     def is_unprocessed(outcome: BaseException) -> bool:
@@ -144,6 +148,12 @@ class RetryPolicy:
             return 0.0
         cap = min(self.max_delay, self.base_delay * (2 ** min(attempt, 62)))
         return random.uniform(0.0, cap)  # noqa: S311 (jitter, not security)
+
+
+def _gateway_code_behind_gateway(outcome: BaseException) -> bool:
+    """A gateway code (EGW...) in an HTTP 200 reply: KIS's gateway did not refuse the request,
+    so whatever the code says (limit exceeded, token expired), the order may have gone through."""
+    return answered_behind_gateway(outcome) and str(getattr(outcome, "code", "")).startswith("EGW")
 
 
 def answered_behind_gateway(outcome: BaseException) -> bool:

@@ -140,33 +140,39 @@ def parse_token_grant(data: Mapping[str, Any], *, now: datetime | None = None) -
     which stays right when KIS hands out the same token again; ``expires_in`` is the fallback.
     """
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    value = _required_credential(data, "access_token", "the token")
-    register_secret(value)
-    expires_at: datetime | None = None
-    stamp = data.get("access_token_token_expired")
-    if isinstance(stamp, str):
-        try:
-            parsed = datetime.strptime(stamp.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=KST)
-            expires_at = parsed.astimezone(UTC)
-        except (ValueError, OverflowError):
-            expires_at = None
-    if expires_at is None:
-        seconds = data.get("expires_in")
-        try:
-            expires_at = now + timedelta(seconds=int(str(seconds)))
-        except (ValueError, OverflowError):
-            raise KISProtocolError(
-                "the token reply has neither a usable access_token_token_expired nor expires_in"
-            ) from None
-    if expires_at <= now:
-        raise KISProtocolError("KIS sent an access token that has already expired")
+    expires_at = _token_expiry(data.get("access_token_token_expired"), data.get("expires_in"), now)
+    if expires_at is None or expires_at <= now:
+        # ``data`` holds the token, and error trackers record every frame's locals: drop it
+        # before raising. The token itself is read only below, once nothing can fail.
+        del data
+        raise KISProtocolError(
+            "the token reply has neither a usable access_token_token_expired nor expires_in"
+            if expires_at is None
+            else "KIS sent an access token that has already expired"
+        )
     token_type = data.get("token_type")
-    return AccessToken(
-        value=value,
+    token = AccessToken(
+        value=_required_credential(data, "access_token", "the token"),
         expires_at=expires_at,
         issued_at=now,
         token_type=token_type if isinstance(token_type, str) and token_type else "Bearer",
     )
+    register_secret(token.value)
+    return token
+
+
+def _token_expiry(stamp: Any, seconds: Any, now: datetime) -> datetime | None:
+    """When the token expires: ``stamp`` (KST) if readable, else ``now + seconds``."""
+    if isinstance(stamp, str):
+        try:
+            parsed = datetime.strptime(stamp.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=KST)
+            return parsed.astimezone(UTC)
+        except (ValueError, OverflowError):
+            pass  # unreadable: expires_in decides
+    try:
+        return now + timedelta(seconds=int(str(seconds)))
+    except (ValueError, OverflowError):
+        return None
 
 
 def parse_approval_key(data: Mapping[str, Any]) -> str:

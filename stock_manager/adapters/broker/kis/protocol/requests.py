@@ -274,8 +274,27 @@ def _gateway_headers(config: KISConfig, tr_id: str | None, tr_cont: str) -> dict
     return headers
 
 
+# Headers that frame the message or steer the connection: the HTTP library sets them from the
+# request itself. A caller's copy would be sent as is (httpx keeps ``content-length: 2`` on an
+# 8-byte body) and h11 would fail only once the head was on the wire; see base._NOT_SENT.
+_FRAMING_HEADERS = frozenset(
+    {
+        "connection",
+        "content-length",
+        "expect",
+        "host",
+        "keep-alive",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+
+
 def _user_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
-    """The caller's extra headers, names lower-cased, each checked against HTTP's grammar."""
+    """The caller's extra headers, names lower-cased, each checked against HTTP's grammar;
+    framing and connection headers are refused."""
     checked: dict[str, str] = {}
     for name, value in (headers or {}).items():
         if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
@@ -286,6 +305,11 @@ def _user_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
             )
         if not isinstance(value, str):
             raise KISUsageError(f"header {name} must be a string, not {type(value).__name__}")
+        if name.lower() in _FRAMING_HEADERS:
+            raise KISUsageError(
+                f"header {name} frames the HTTP message and is set by the client from the "
+                "request itself: leave it out; nothing was sent"
+            )
         checked[name.lower()] = value
     return checked
 
