@@ -14,11 +14,12 @@ test inherits another's connections or budget.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from redis_helpers import RedisConfig
 from redis_server import RedisServer, redis_url_for_tests
 
 from stock_manager.adapters.broker.kis import KISConfig
@@ -27,8 +28,6 @@ from stock_manager.adapters.broker.kis.redis_link import close_shared_links, imp
 from stock_manager.sandbox import KISSandbox
 
 pytestmark = pytest.mark.redis
-
-RedisConfig = Callable[..., KISConfig]
 
 
 @pytest.fixture

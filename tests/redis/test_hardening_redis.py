@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RedisConfig
+from redis_helpers import RedisConfig
 
 from stock_manager.adapters.broker.kis import (
     ACCESS_TOKEN,

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from conftest import RedisConfig
+from redis_helpers import RedisConfig
 
 from stock_manager.adapters.broker.kis import (
     KISRestClient,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import RedisConfig
+from redis_helpers import RedisConfig
 from redis_server import RedisServer
 
 from stock_manager.adapters.broker.kis import (
