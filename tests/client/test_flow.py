@@ -20,7 +20,7 @@ from stock_manager.adapters.broker.kis import (
     KISTransportError,
     RetryPolicy,
 )
-from stock_manager.adapters.broker.kis.flow import (
+from stock_manager.adapters.broker.kis._flow import (
     AcquireBudget,
     DropToken,
     GetToken,

@@ -41,8 +41,8 @@ from stock_manager.adapters.broker.kis.protocol import (
     parse_token_grant,
     resolve_url,
 )
+from stock_manager.adapters.broker.kis.protocol.models import KISResponse
 from stock_manager.adapters.broker.kis.redaction import register_secret
-from stock_manager.adapters.broker.kis.response import KISResponse
 
 KEY = "PSabcdefghijklmnopqrstuvwxyz01234567"
 SECRET = "secret-" + "x" * 173
@@ -110,7 +110,9 @@ def test_get_request_puts_params_in_the_query_and_gateway_headers() -> None:
     issued = token()
     with_token = request.with_token(issued)
     assert with_token.headers["authorization"] == "Bearer eyJ0eXAiOiJKV1Qi.token-one"
-    assert with_token.token is issued
+    assert {k: v for k, v in with_token.headers.items() if k != "authorization"} == dict(
+        request.headers
+    )
     assert "authorization" not in request.headers
 
 

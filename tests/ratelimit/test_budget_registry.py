@@ -17,7 +17,7 @@ from stock_manager.adapters.broker.kis import (
     UnlimitedRateLimiter,
     shared_rate_limiter,
 )
-from stock_manager.adapters.broker.kis.budgets import default_registry
+from stock_manager.adapters.broker.kis.ratelimit.shared import default_registry
 
 KEY_A = "A" * 36
 KEY_B = "B" * 36

@@ -19,7 +19,7 @@ from stock_manager.adapters.broker.kis import (
     Permit,
     RetryPolicy,
 )
-from stock_manager.adapters.broker.kis.flow import (
+from stock_manager.adapters.broker.kis._flow import (
     AcquireBudget,
     Flow,
     GetToken,
@@ -29,7 +29,7 @@ from stock_manager.adapters.broker.kis.flow import (
     exchange,
 )
 from stock_manager.adapters.broker.kis.protocol import build_hashkey_request, build_request
-from stock_manager.adapters.broker.kis.response import KISResponse
+from stock_manager.adapters.broker.kis.protocol.models import KISResponse
 
 CONFIG = KISConfig(
     _env_file=None,

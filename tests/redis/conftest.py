@@ -23,8 +23,8 @@ from redis_helpers import RedisConfig
 from redis_server import RedisServer, redis_url_for_tests
 
 from stock_manager.adapters.broker.kis import KISConfig
-from stock_manager.adapters.broker.kis.budgets import default_registry
-from stock_manager.adapters.broker.kis.redis_link import close_shared_links, import_redis
+from stock_manager.adapters.broker.kis._redis_link import close_shared_links, import_redis
+from stock_manager.adapters.broker.kis.ratelimit.shared import default_registry
 from stock_manager.sandbox import KISSandbox
 
 pytestmark = pytest.mark.redis

@@ -45,8 +45,8 @@ from stock_manager.adapters.broker.kis import (
     TokenKey,
     shared_rate_limiter,
 )
-from stock_manager.adapters.broker.kis.redis_budget import _parse_acquire
-from stock_manager.adapters.broker.kis.redis_link import KISRedisUnavailableError, shared_link
+from stock_manager.adapters.broker.kis._redis_link import KISRedisUnavailableError, shared_link
+from stock_manager.adapters.broker.kis.ratelimit.redis import _parse_acquire
 
 KEY = TokenKey(ACCESS_TOKEN, "paper", "http://127.0.0.1:1", "0123456789abcdef")
 PRICE = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"}

@@ -26,7 +26,7 @@ from stock_manager.adapters.broker.kis import (
     TokenEntry,
     TokenKey,
 )
-from stock_manager.adapters.broker.kis.redis_link import import_redis
+from stock_manager.adapters.broker.kis._redis_link import import_redis
 from stock_manager.sandbox import KISSandbox
 
 PRICE = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"}

@@ -579,12 +579,12 @@ def test_a_registered_secret_cut_by_the_excerpt_is_still_masked() -> None:
 def test_records_of_the_clients_child_loggers_are_masked(caplog: pytest.LogCaptureFixture) -> None:
     secret = "child-logger-secret-" + "w" * 30
     register_secret(secret)
-    # budgets.py logs on stock_manager.kis.ratelimit: a filter on stock_manager.kis alone would
-    # not see its records.
-    from stock_manager.adapters.broker.kis import budgets
+    # ratelimit/shared.py logs on stock_manager.kis.ratelimit: a filter on stock_manager.kis
+    # alone would not see its records.
+    from stock_manager.adapters.broker.kis.ratelimit import shared
 
     with caplog.at_level(logging.DEBUG, logger="stock_manager"):
-        budgets.logger.warning("request budget %s", secret)
+        shared.logger.warning("request budget %s", secret)
     assert caplog.records and secret not in caplog.text
 
 

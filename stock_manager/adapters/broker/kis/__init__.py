@@ -18,9 +18,9 @@ by processes through Redis, with :mod:`.fallback_store` / :mod:`.fallback_budget
 
 from __future__ import annotations
 
+from ._redis_link import KISRedisUnavailableError, RedisLink
 from .aio import AsyncKISRestClient
 from .bodies import balance_params, cash_order_body
-from .budgets import BudgetKey, RateLimiterRegistry, shared_rate_limiter
 from .catalog import ApiSpec, Catalog, get_catalog
 from .client import KISRestClient
 from .config import KISConfig
@@ -47,19 +47,20 @@ from .errors import (
     KISVariantError,
     error_for,
 )
-from .fallback_budget import FallbackRateLimiter
-from .fallback_store import FallbackTokenStore
-from .file_store import FileTokenStore, default_token_directory
-from .local_budget import LocalRateLimiter
 from .protocol import PreparedRequest
-from .ratelimit import Permit, RateLimiter, UnlimitedRateLimiter
+from .protocol.models import KISResponse
+from .protocol.retry import RetryPolicy
+from .ratelimit.base import Permit, RateLimiter, UnlimitedRateLimiter
+from .ratelimit.fallback import FallbackRateLimiter
+from .ratelimit.local import LocalRateLimiter
+from .ratelimit.redis import RedisRateLimiter
+from .ratelimit.shared import BudgetKey, RateLimiterRegistry, shared_rate_limiter
 from .redaction import RedactingFilter
-from .redis_budget import RedisRateLimiter
-from .redis_link import KISRedisUnavailableError, RedisLink
-from .redis_store import RedisTokenStore
-from .response import KISResponse
-from .retry import RetryPolicy
-from .token_store import (
+from .tokens.fallback import FallbackTokenStore
+from .tokens.file import FileTokenStore, default_token_directory
+from .tokens.managers import AccessToken, AsyncTokenManager, TokenManager
+from .tokens.redis import RedisTokenStore
+from .tokens.store import (
     ACCESS_TOKEN,
     APPROVAL_KEY,
     KISTokenStoreError,
@@ -70,7 +71,6 @@ from .token_store import (
     TokenStore,
     make_token_store,
 )
-from .tokens import AccessToken, AsyncTokenManager, TokenManager
 
 __all__ = [
     "ACCESS_TOKEN",

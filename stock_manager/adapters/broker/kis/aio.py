@@ -17,18 +17,17 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .base import AttemptClock, BaseKISClient, deadline_error
-from .budgets import shared_rate_limiter
+from ._base import AttemptClock, BaseKISClient, deadline_error
+from ._flow import AcquireBudget, Action, DropToken, Flow, GetToken, Send, Sleep
 from .catalog import Catalog
 from .config import KISConfig
 from .errors import KISError
-from .flow import AcquireBudget, Action, DropToken, Flow, GetToken, RawResponse, Send, Sleep
-from .protocol import PageCursor, PreparedRequest
-from .ratelimit import RateLimiter
-from .response import KISResponse
-from .retry import RetryPolicy
-from .token_store import APPROVAL_KEY, TokenStore, make_token_store
-from .tokens import AccessToken, AsyncTokenManager, approval_key_token
+from .protocol import KISResponse, PageCursor, PreparedRequest, RawResponse
+from .protocol.retry import RetryPolicy
+from .ratelimit.base import RateLimiter
+from .ratelimit.shared import shared_rate_limiter
+from .tokens.managers import AccessToken, AsyncTokenManager, approval_key_token
+from .tokens.store import APPROVAL_KEY, TokenStore, make_token_store
 
 __all__ = ["AsyncKISRestClient"]
 

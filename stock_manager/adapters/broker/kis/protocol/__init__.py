@@ -1,12 +1,19 @@
 """The sans-I/O core: KIS calls in, :class:`PreparedRequest` out (:mod:`.requests`); reply bytes
-in, a :class:`KISResponse` or a typed error out (:mod:`.replies`). Nothing here opens a socket, so
-all of it is tested with plain values.
+in, a :class:`KISResponse` or a typed error out (:mod:`.replies`); the values they pass around
+(:mod:`.models`) and whether a failure is tried again (:mod:`.retry`). Nothing here opens a
+socket, starts a thread or knows the token machinery, so all of it is tested with plain values.
 """
 
 from __future__ import annotations
 
-from .replies import (
+from .models import (
+    AccessToken,
+    KISResponse,
     PageCursor,
+    PreparedRequest,
+    RawResponse,
+)
+from .replies import (
     parse_approval_key,
     parse_hashkey,
     parse_response,
@@ -16,7 +23,6 @@ from .requests import (
     HEADER_VALUE,
     JSON_CONTENT_TYPE,
     KST,
-    PreparedRequest,
     build_approval_request,
     build_hashkey_request,
     build_request,
@@ -30,8 +36,11 @@ __all__ = [
     "HEADER_VALUE",
     "JSON_CONTENT_TYPE",
     "KST",
+    "AccessToken",
+    "KISResponse",
     "PageCursor",
     "PreparedRequest",
+    "RawResponse",
     "build_approval_request",
     "build_hashkey_request",
     "build_request",

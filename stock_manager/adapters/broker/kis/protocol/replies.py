@@ -13,15 +13,18 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
-from ..access_token import MAX_CREDENTIAL_LENGTH, is_credential_value
-from ..errors import KISProtocolError, KISUsageError, error_for
+from ..errors import KISProtocolError, error_for
 from ..redaction import redact, register_secret
-from ..response import KISResponse
-from ..tokens import AccessToken
-from .requests import KST, PreparedRequest
+from .models import (
+    MAX_CREDENTIAL_LENGTH,
+    AccessToken,
+    KISResponse,
+    PreparedRequest,
+    is_credential_value,
+)
+from .requests import KST
 
 __all__ = [
-    "PageCursor",
     "parse_approval_key",
     "parse_hashkey",
     "parse_response",
@@ -187,38 +190,3 @@ def parse_hashkey(data: Mapping[str, Any]) -> str:
     value = _required_credential(data, "HASH", "the hashkey")
     register_secret(value)
     return value
-
-
-class PageCursor:
-    """Paging state for ``iter_pages``: the params and ``tr_cont`` of the next request.
-
-    After each page, :meth:`advance` copies the reply's ``ctx_area_*`` values back as the
-    ``CTX_AREA_*`` params and switches ``tr_cont`` to ``N``; past ``max_pages`` pages that still
-    say "more" it raises :class:`KISProtocolError`, so a misbehaving server cannot loop forever.
-    """
-
-    def __init__(self, params: Mapping[str, Any] | None, max_pages: int) -> None:
-        if max_pages < 1:
-            raise KISUsageError(f"max_pages must be at least 1, not {max_pages}")
-        self.params: dict[str, Any] = dict(params or {})
-        self.tr_cont = ""
-        self.max_pages = max_pages
-        self.pages = 0
-
-    def advance(self, response: KISResponse) -> bool:
-        """Take in the page just read; True if another one should be asked for."""
-        self.pages += 1
-        if not response.has_next:
-            return False
-        if self.pages >= self.max_pages:
-            raise KISProtocolError(
-                f"KIS still reports more pages (tr_cont={response.tr_cont!r}) after "
-                f"max_pages={self.max_pages}: raise max_pages if that is expected"
-            )
-        for key, value in response.items():
-            if key.lower().startswith("ctx_area_"):
-                if not isinstance(value, str | int):  # the server's fault, not the caller's
-                    raise KISProtocolError(f"KIS sent a {key} that is not a continuation key")
-                self.params[key.upper()] = value
-        self.tr_cont = "N"
-        return True

@@ -13,9 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from datetime import timedelta, timezone
 from typing import Any
 from urllib.parse import SplitResult, urlencode, urlsplit
@@ -27,8 +25,7 @@ from ..errors import (
     KISForeignURLError,
     KISUsageError,
 )
-from ..redaction import fingerprint
-from ..tokens import AccessToken
+from .models import SECRET_HEADERS, AccessToken, PreparedRequest, new_gt_uid
 
 __all__ = [
     "HEADER_VALUE",
@@ -49,7 +46,6 @@ JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 KST = timezone(timedelta(hours=9), "KST")
 
 _METHODS = frozenset({"GET", "POST"})
-_SECRET_HEADERS = frozenset({"authorization", "appsecret", "personalseckey", "hashkey"})
 # HTTP's grammar as h11 enforces it, less h11's non-ASCII (httpx encodes headers as ASCII): a
 # name is a token; a value is visible ASCII with inner spaces or tabs only, or empty. Whatever h11
 # would refuse is refused here instead, before sending: refused inside h11, an order could only be
@@ -60,67 +56,6 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 # httpx refuses a URL holding an ASCII control character (and caps URLs at 64 KiB, after the token
 # was fetched); servers commonly refuse request lines past 8 KiB. Checked up front instead.
 MAX_URL_LENGTH = 8192
-
-
-@dataclass(frozen=True)
-class PreparedRequest:
-    """Everything needed to send one KIS request, and what the catalog says about it.
-
-    ``content`` is final: signing and token replays reuse it byte for byte. The repr shows
-    header names only, never values.
-    """
-
-    method: str
-    url: str
-    path: str
-    headers: Mapping[str, str] = field(repr=False)
-    content: bytes = field(repr=False)
-    api: ApiSpec | None = None
-    tr_id: str | None = None
-    #: A POST that places or changes an order (unknown POSTs count as orders).
-    is_order: bool = False
-    needs_token: bool = False
-    rate_limited: bool = True
-    #: The JSON body as sent, for order error reports; ``None`` when it holds credentials.
-    body: Mapping[str, Any] | None = field(default=None, repr=False)
-    #: The access token in ``authorization``, so a rejected one can be dropped.
-    token: AccessToken | None = field(default=None, repr=False)
-
-    def with_token(self, token: AccessToken) -> PreparedRequest:
-        """A copy carrying ``token`` (and a fresh ``gt_uid`` for corporate customers)."""
-        headers = dict(self.headers)
-        headers["authorization"] = token.authorization
-        if "gt_uid" in headers:
-            headers["gt_uid"] = new_gt_uid()
-        return replace(self, headers=headers, token=token)
-
-    def with_hashkey(self, hashkey: str) -> PreparedRequest:
-        """A copy carrying the ``hashkey`` header for its (unchanged) content."""
-        return replace(self, headers={**self.headers, "hashkey": hashkey})
-
-    def safe_headers(self) -> dict[str, str]:
-        """Headers for logs and debugging: secrets masked, the app key as its fingerprint."""
-        return {k: _shown_header(k, v) for k, v in self.headers.items()}
-
-    def __repr__(self) -> str:
-        return (
-            f"PreparedRequest(method={self.method!r}, path={self.path!r}, tr_id={self.tr_id!r}, "
-            f"is_order={self.is_order}, headers={sorted(self.headers)!r}, "
-            f"content_length={len(self.content)})"
-        )
-
-
-def _shown_header(name: str, value: str) -> str:
-    if name in _SECRET_HEADERS:
-        return "***"
-    if name == "appkey":  # shown as everywhere else in the project (config.app_key_fingerprint)
-        return f"sha256 {fingerprint(value)}"
-    return value
-
-
-def new_gt_uid() -> str:
-    """A global transaction id, unique per transaction (32 hex digits)."""
-    return uuid.uuid4().hex
 
 
 def encode_body(params: Mapping[str, Any] | None) -> bytes:
@@ -325,7 +260,6 @@ def build_request(
     variant: str | None = None,
     tr_cont: str = "",
     headers: Mapping[str, str] | None = None,
-    token: AccessToken | None = None,
     catalog: Catalog | None = None,
 ) -> PreparedRequest:
     """Turn one KIS call into a :class:`PreparedRequest` (no token yet unless ``token`` is given).
@@ -406,12 +340,12 @@ def build_request(
         rate_limited=spec.rate_limited if spec is not None else True,
         body=body,
     )
-    return request.with_token(token) if token is not None else request
+    return request
 
 
 def _check_header_value(name: str, value: str) -> None:
     if not HEADER_VALUE.fullmatch(value):
-        shown = "" if name in _SECRET_HEADERS or name == "appkey" else f" {value!r}"
+        shown = "" if name in SECRET_HEADERS or name == "appkey" else f" {value!r}"
         raise KISUsageError(
             f"header {name}{shown} must be visible ASCII, with spaces or tabs only between "
             "characters (none leading or trailing, no line breaks); nothing was sent"

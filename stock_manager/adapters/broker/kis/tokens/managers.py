@@ -30,11 +30,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .access_token import APPROVAL_KEY_LIFETIME, AccessToken, approval_key_token
-from .errors import KISInvalidTokenError
-from .redaction import logger
-from .token_cache import Issue, Load, Pause, Plan, Save, TokenCache, settings_from, token_of, utcnow
-from .token_store import (
+from ..errors import KISInvalidTokenError
+from ..protocol.models import APPROVAL_KEY_LIFETIME, AccessToken, approval_key_token
+from ..redaction import logger
+from ._plan import Issue, Load, Pause, Plan, Save, TokenCache, settings_from, token_of, utcnow
+from .store import (
     ACCESS_TOKEN,
     KISTokenStoreError,
     TokenKey,
@@ -44,7 +44,7 @@ from .token_store import (
 )
 
 if TYPE_CHECKING:
-    from .config import KISConfig
+    from ..config import KISConfig
 
 __all__ = [
     "APPROVAL_KEY_LIFETIME",

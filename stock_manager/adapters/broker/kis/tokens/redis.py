@@ -29,9 +29,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from .redaction import logger
-from .redis_link import KISRedisUnavailableError, RedisLink, RedisReplyError, ScriptArg
-from .token_store import (
+from .._redis_link import KISRedisUnavailableError, RedisLink, RedisReplyError, ScriptArg
+from ..redaction import logger
+from .store import (
     MAX_ENTRY_BYTES,
     KISTokenStoreError,
     TokenEntry,

@@ -38,7 +38,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import NamedTuple
 
-from .ratelimit import Permit
+from .base import Permit
 
 __all__ = ["LocalRateLimiter", "slots_for"]
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
 
-from .errors import KISPaperTradingUnsupportedError, KISUnknownAPIError, KISVariantError
+from ..errors import KISPaperTradingUnsupportedError, KISUnknownAPIError, KISVariantError
 
 __all__ = ["ApiSpec", "Catalog", "TrId", "get_catalog"]
 

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
-from .access_token import is_credential_value
-from .errors import KISError
+from ..errors import KISError
+from ..protocol.models import is_credential_value
 
 if TYPE_CHECKING:
-    from .config import KISConfig
+    from ..config import KISConfig
 
 __all__ = [
     "ACCESS_TOKEN",
@@ -309,7 +309,7 @@ def make_token_store(config: KISConfig) -> TokenStore:
     if config.redis_url is None:
         return local
     # Imported only when chosen: redis-py is an optional dependency.
-    from .fallback_store import redis_token_store  # noqa: PLC0415
+    from .fallback import redis_token_store  # noqa: PLC0415
 
     return redis_token_store(config, local)
 
@@ -325,6 +325,6 @@ def _local_token_store(config: KISConfig) -> TokenStore:
     if config.token_store == "memory":  # noqa: S105 (a store kind, not a secret)
         return PROCESS_MEMORY_STORE
     # Imported here because file_store builds on this module.
-    from .file_store import FileTokenStore  # noqa: PLC0415
+    from .file import FileTokenStore  # noqa: PLC0415
 
     return FileTokenStore(config.token_cache_dir, lock_timeout=token_lock_timeout(config))

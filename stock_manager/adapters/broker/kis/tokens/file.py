@@ -25,8 +25,8 @@ from pathlib import Path
 import platformdirs
 from filelock import FileLock, Timeout
 
-from .redaction import logger
-from .token_store import (
+from ..redaction import logger
+from .store import (
     MAX_ENTRY_BYTES,
     DirectLease,
     KISTokenStoreError,

@@ -34,7 +34,7 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import (
+from ..errors import (
     KISAmbiguousOutcomeError,
     KISAPIError,
     KISConnectError,
@@ -45,8 +45,8 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .config import KISConfig
-    from .protocol import PreparedRequest
+    from ..config import KISConfig
+    from . import PreparedRequest
 
 __all__ = ["GATEWAY_REFUSALS", "RetryPolicy", "answered_behind_gateway"]
 

@@ -20,10 +20,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .config import KISConfig
-from .local_budget import LocalRateLimiter
-from .ratelimit import RateLimiter
-from .redaction import get_logger
+from ..config import KISConfig
+from ..redaction import get_logger
+from .base import RateLimiter
+from .local import LocalRateLimiter
 
 __all__ = [
     "BudgetKey",
@@ -71,7 +71,7 @@ def create_rate_limiter(key: BudgetKey, config: KISConfig) -> RateLimiter:
     ``redis_url``, one shared through Redis by every process (:mod:`.fallback_budget`)."""
     if config.redis_url is not None:
         # Imported only when chosen: redis-py is an optional dependency.
-        from .fallback_budget import redis_rate_limiter  # noqa: PLC0415
+        from .fallback import redis_rate_limiter  # noqa: PLC0415
 
         return redis_rate_limiter(key, config)
     return LocalRateLimiter(config.requests_per_second)

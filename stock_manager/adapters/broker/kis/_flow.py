@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Generator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Generator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -26,11 +26,11 @@ from .errors import (
     KISError,
     KISInvalidTokenError,
 )
-from .protocol import PreparedRequest, parse_response
-from .ratelimit import Permit
-from .response import KISResponse
-from .retry import RetryPolicy
-from .tokens import AccessToken
+from .protocol import PreparedRequest, RawResponse, parse_response
+from .protocol.models import KISResponse
+from .protocol.retry import RetryPolicy
+from .ratelimit.base import Permit
+from .tokens.managers import AccessToken
 
 __all__ = [
     "AcquireBudget",
@@ -38,7 +38,6 @@ __all__ = [
     "DropToken",
     "Flow",
     "GetToken",
-    "RawResponse",
     "Send",
     "Sleep",
     "call_ends_at",
@@ -96,17 +95,6 @@ class Sleep:
 
 Action = Send | GetToken | DropToken | AcquireBudget | Sleep
 Flow = Generator[Action, Any, T]
-
-
-@dataclass(frozen=True)
-class RawResponse:
-    """What came back on the wire: status, headers (any case) and body bytes."""
-
-    status_code: int
-    headers: Mapping[str, str]
-    # Out of the repr: a token or approval key reply sits in the shells' frame locals, and
-    # error trackers record their reprs.
-    content: bytes = field(repr=False)
 
 
 def exchange(

@@ -14,12 +14,14 @@ from typing import Any
 
 import httpx
 
+from ._flow import Flow, call_ends_at, check_deadline, exchange
 from .catalog import Catalog, get_catalog
 from .config import KISConfig
 from .errors import KISConnectError, KISError, KISProtocolError, KISTransportError, KISUsageError
-from .flow import Flow, RawResponse, call_ends_at, check_deadline, exchange
 from .protocol import (
+    KISResponse,
     PreparedRequest,
+    RawResponse,
     build_approval_request,
     build_hashkey_request,
     build_request,
@@ -30,10 +32,9 @@ from .protocol import (
     parse_hashkey,
     parse_token_grant,
 )
+from .protocol.retry import RetryPolicy
 from .redaction import logger, redact, register_secret
-from .response import KISResponse
-from .retry import RetryPolicy
-from .tokens import AccessToken
+from .tokens.managers import AccessToken
 
 __all__ = ["AttemptClock", "BaseKISClient", "ReplyReader", "deadline_error"]
 

@@ -17,13 +17,13 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
-from .redaction import logger
-from .redis_link import KISRedisUnavailableError, RedisLink, shared_link
-from .redis_store import RedisTokenStore
-from .token_store import KISTokenStoreError, TokenEntry, TokenKey, TokenLease, TokenStore
+from .._redis_link import KISRedisUnavailableError, RedisLink, shared_link
+from ..redaction import logger
+from .redis import RedisTokenStore
+from .store import KISTokenStoreError, TokenEntry, TokenKey, TokenLease, TokenStore
 
 if TYPE_CHECKING:
-    from .config import KISConfig
+    from ..config import KISConfig
 
 __all__ = ["FallbackTokenStore", "redis_token_store"]
 

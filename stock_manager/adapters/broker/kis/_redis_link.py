@@ -26,7 +26,7 @@ from pydantic import SecretStr
 
 from .errors import KISConfigError
 from .redaction import logger
-from .token_store import KISTokenStoreError
+from .tokens.store import KISTokenStoreError
 
 if TYPE_CHECKING:
     from redis import Redis

@@ -44,13 +44,13 @@ import time
 import uuid
 from typing import Any, NamedTuple
 
-from .config import MIN_SHARED_RATE
-from .errors import KISRateLimitError
-from .local_budget import slots_for
-from .ratelimit import Permit
-from .redaction import logger
-from .redis_link import KISRedisUnavailableError, RedisLink, RedisReplyError, ScriptArg
-from .redis_store import DEFAULT_PREFIX
+from .._redis_link import KISRedisUnavailableError, RedisLink, RedisReplyError, ScriptArg
+from ..config import MIN_SHARED_RATE
+from ..errors import KISRateLimitError
+from ..redaction import logger
+from ..tokens.redis import DEFAULT_PREFIX
+from .base import Permit
+from .local import slots_for
 
 __all__ = ["RedisRateLimiter"]
 

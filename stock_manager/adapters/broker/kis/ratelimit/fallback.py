@@ -31,15 +31,15 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from .local_budget import LocalRateLimiter, slots_for
-from .ratelimit import Permit
-from .redaction import logger
-from .redis_budget import RedisRateLimiter
-from .redis_link import KISRedisUnavailableError, RedisLink, shared_link
+from .._redis_link import KISRedisUnavailableError, RedisLink, shared_link
+from ..redaction import logger
+from .base import Permit
+from .local import LocalRateLimiter, slots_for
+from .redis import RedisRateLimiter
 
 if TYPE_CHECKING:
-    from .budgets import BudgetKey
-    from .config import KISConfig
+    from ..config import KISConfig
+    from .shared import BudgetKey
 
 __all__ = ["FallbackRateLimiter", "budget_name", "redis_rate_limiter"]
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
-from .access_token import AccessToken
-from .errors import KISTokenIssueThrottledError
-from .redaction import logger, register_secret
-from .token_store import (
+from ..errors import KISTokenIssueThrottledError
+from ..protocol.models import AccessToken
+from ..redaction import logger, register_secret
+from .store import (
     ACCESS_TOKEN,
     KISTokenStoreError,
     MemoryTokenStore,
@@ -28,7 +28,7 @@ from .token_store import (
 )
 
 if TYPE_CHECKING:
-    from .config import KISConfig
+    from ..config import KISConfig
 
 __all__ = [
     "Issue",
