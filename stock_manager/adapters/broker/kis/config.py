@@ -21,6 +21,7 @@ request needs them. Every other invalid value raises :class:`KISConfigError` at 
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 from pathlib import Path
@@ -49,7 +50,7 @@ from pydantic_settings.sources import ENV_FILE_SENTINEL
 from .errors import KISConfigError
 from .redaction import fingerprint, logger
 
-__all__ = ["KIS_DOMAINS", "MIN_SHARED_RATE", "KISConfig"]
+__all__ = ["KIS_DOMAINS", "MIN_SHARED_RATE", "KISConfig", "domain_digest"]
 
 KIS_DOMAINS: dict[str, str] = {
     "real": "https://openapi.koreainvestment.com:9443",
@@ -114,6 +115,11 @@ _FIXES: dict[str, str] = {
     "redis_probe_interval": "a positive number of seconds, at most 86400",
     "redis_lease_ttl": "a positive number of seconds, at most 86400",
 }
+
+
+def domain_digest(base_url: str) -> str:
+    """12 hex digits naming a REST domain in cache and Redis keys (a URL has no safe name)."""
+    return hashlib.sha256(base_url.encode()).hexdigest()[:12]
 
 
 def env_var(field: str) -> str:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import itertools
 import threading
 import time
@@ -32,6 +31,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from .._redis_link import KISRedisUnavailableError, RedisLink, shared_link
+from ..config import domain_digest
 from ..redaction import logger
 from .base import Permit
 from .local import LocalRateLimiter, slots_for
@@ -216,7 +216,7 @@ class FallbackRateLimiter:
 
 def budget_name(key: BudgetKey) -> str:
     """The Redis name of a budget: environment, app-key fingerprint, digest of the base URL."""
-    domain = hashlib.sha256(key.base_url.encode()).hexdigest()[:12]
+    domain = domain_digest(key.base_url)
     return f"{key.environment.lower()}-{key.app_key_fingerprint.lower()}-{domain}"
 
 

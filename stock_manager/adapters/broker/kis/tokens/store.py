@@ -17,7 +17,6 @@ secret. A discarded token leaves a *tombstone*: an entry without a value that ke
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections.abc import Iterator, Mapping
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
+from ..config import domain_digest
 from ..errors import KISError
 from ..protocol.models import is_credential_value
 
@@ -95,7 +95,7 @@ class TokenKey:
     @property
     def name(self) -> str:
         """A file- and Redis-safe name (``[a-z0-9-]``) that tells keys apart; no secrets in it."""
-        domain = hashlib.sha256(self.base_url.encode()).hexdigest()[:12]
+        domain = domain_digest(self.base_url)
         kind = self.kind.replace("_", "-")
         return f"{self.environment.lower()}-{kind}-{self.app_key_fingerprint.lower()}-{domain}"
 
