@@ -53,12 +53,10 @@ from stock_manager.adapters.broker.kis import (
     KISConfig,
     KISError,
     KISRestClient,
-    LocalRateLimiter,
-    Permit,
-    RateLimiter,
     RetryPolicy,
 )
 from stock_manager.adapters.broker.kis.bodies import balance_params
+from stock_manager.adapters.broker.kis.ratelimit import LocalRateLimiter, Permit, RateLimiter
 from stock_manager.sandbox import KISSandbox
 
 RESULTS = Path(__file__).resolve().parent / "results" / "rate_limit.json"

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
+from stock_manager.adapters.broker.kis.bodies import cash_order_body
 from stock_manager.adapters.broker.kis.redaction import fingerprint
 from stock_manager.sandbox import KISSandbox
 
@@ -79,7 +80,9 @@ def _run_sandbox_demo(session: Session) -> None:
             with KISRestClient(config) as client:
                 flow.token_step(transcript, client)
                 flow.price_step(transcript, client, flow.DEMO_SYMBOLS[0])
-                flow.hashkey_step(transcript, client, flow.order_body(config, flow.DEMO_SYMBOLS[0]))
+                flow.hashkey_step(
+                    transcript, client, cash_order_body(config, flow.DEMO_SYMBOLS[0], 1)
+                )
                 flow.buy_steps(transcript, client, config, flow.DEMO_SYMBOLS)
                 flow.balance_step(transcript, client, config)
                 flow.approval_step(transcript, client)
@@ -143,7 +146,7 @@ def _run_live_demo(session: Session, *, place_order: bool, symbol: str, yes: boo
             flow.token_step(transcript, client)
             flow.price_step(transcript, client, symbol)
             if config.account_no is not None:
-                flow.hashkey_step(transcript, client, flow.order_body(config, symbol))
+                flow.hashkey_step(transcript, client, cash_order_body(config, symbol, 1))
             else:
                 flow.hashkey_step(transcript, client, {"PDNO": symbol, "ORD_QTY": "1"})
             if place_order:

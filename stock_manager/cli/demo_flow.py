@@ -22,7 +22,6 @@ __all__ = [
     "balance_step",
     "buy_steps",
     "hashkey_step",
-    "order_body",
     "price_step",
     "revoke_step",
     "token_step",
@@ -30,11 +29,6 @@ __all__ = [
 
 #: Stocks the sandbox demo buys, one share each, so the balance spans several pages.
 DEMO_SYMBOLS = ("005930", "000660", "035420", "035720", "051910")
-
-
-def order_body(config: KISConfig, symbol: str, quantity: int = 1) -> dict[str, str]:
-    """A cash order body: ``quantity`` shares of ``symbol`` at the market price."""
-    return cash_order_body(config, symbol, quantity)
 
 
 def _won(value: Any) -> str:
@@ -95,7 +89,7 @@ def buy_steps(
             "POST",
             api_id="order-cash",
             variant="buy",
-            params=order_body(config, first),
+            params=cash_order_body(config, first, 1),
             hashkey=True,
         )
         accepted.reply = response
@@ -114,7 +108,7 @@ def buy_steps(
                 "POST",
                 api_id="order-cash",
                 variant="buy",
-                params=order_body(config, symbol),
+                params=cash_order_body(config, symbol, 1),
                 hashkey=True,
             )
             numbers.append(order_number(response))

@@ -13,11 +13,11 @@ import typer
 
 from stock_manager.adapters.broker.kis import AccessToken, KISRestClient
 from stock_manager.adapters.broker.kis.redaction import fingerprint
+from stock_manager.adapters.broker.kis.tokens import FileTokenStore, MemoryTokenStore
 
 from .options import common_options
 from .output import Output, mask, timestamps
 from .session import Session
-from .token_cache import cache_location, cached_token
 
 __all__ = ["token_app", "token_document"]
 
@@ -26,6 +26,16 @@ token_app = typer.Typer(
 )
 
 _REVEAL_HELP = "Print only the token itself (a credential: keep it out of logs)."
+
+
+def cache_location(client: KISRestClient) -> str:
+    """Where ``client``'s token store keeps its access token, for people."""
+    store = client.tokens.store
+    if isinstance(store, FileTokenStore):
+        return str(store.path_for(client.tokens.key))
+    if isinstance(store, MemoryTokenStore):
+        return "memory (this process only)"
+    return repr(store)  # another backend (e.g. Redis) describes itself, without secrets
 
 
 def token_document(
@@ -117,7 +127,7 @@ def status(*, reveal: Annotated[bool, typer.Option("--reveal", help=_REVEAL_HELP
     with Session.start() as session:
         config = session.config()
         with session.client(config) as client:
-            token = cached_token(client)
+            token = client.tokens.peek()  # never asks KIS for one
             document = token_document(client, token, reveal=reveal)
         _prepare(session.output, reveal, token)
         _show(

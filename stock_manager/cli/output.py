@@ -10,7 +10,7 @@ import contextlib
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
@@ -18,8 +18,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from stock_manager.adapters.broker.kis.protocol import KST
+
 __all__ = [
-    "KST",
     "SECRET_FIELDS",
     "Output",
     "mask",
@@ -27,9 +28,6 @@ __all__ = [
     "printable",
     "timestamps",
 ]
-
-#: Korea Standard Time; Korea has kept UTC+9 without daylight saving since 1988.
-KST = timezone(timedelta(hours=9), "KST")
 
 #: Body fields whose values are credentials wherever they appear.
 SECRET_FIELDS = frozenset(

@@ -93,11 +93,6 @@ class Transcript:
         else:
             self.output.line(f"   [red]✗ {self.output.escaped(step.error or 'failed')}[/]")
 
-    def note(self, text: str) -> None:
-        """A line between steps (plain text)."""
-        if not self.output.json_mode:
-            self.output.line(f"[dim]{self.output.escaped(text)}[/]")
-
     def document(self) -> list[dict[str, Any]]:
         """Every step as JSON."""
         return [step.document() for step in self.steps]

@@ -10,8 +10,17 @@ checks are its own (see :mod:`stock_manager.sandbox.tables` and :mod:`.codes`).
 
 from __future__ import annotations
 
+from stock_manager.sandbox.clock import ManualClock, SandboxClock, SystemClock
 from stock_manager.sandbox.faults import FaultConfigError
 from stock_manager.sandbox.runner import KISSandbox, SandboxError
 from stock_manager.sandbox.state import SandboxConfigError
 
-__all__ = ["FaultConfigError", "KISSandbox", "SandboxConfigError", "SandboxError"]
+__all__ = [
+    "FaultConfigError",
+    "KISSandbox",
+    "ManualClock",
+    "SandboxClock",
+    "SandboxConfigError",
+    "SandboxError",
+    "SystemClock",
+]

@@ -1,6 +1,6 @@
 """Message codes the sandbox answers with, and the reply envelopes that carry them.
 
-Codes from KIS-PROTOCOL.md keep KIS's meaning. Where KIS's own code is not public the sandbox
+Codes KIS documents keep KIS's meaning. Where KIS's own code is not public the sandbox
 picks one and documents it here, so clients and tests have one place to look:
 
 =============  =====  ==========================================================================

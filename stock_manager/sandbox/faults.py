@@ -10,9 +10,8 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
-GarbleKind = Literal["html", "empty", "truncated", "array", "random"]
 GARBLE_KINDS: tuple[str, ...] = ("html", "empty", "truncated", "array")
 FAULT_KINDS: tuple[str, ...] = (
     "error",
@@ -69,11 +68,6 @@ class FaultDecision:
     garble_kind: str | None = None
     drop_after: bool = False
     latency: float = 0.0
-
-    @property
-    def skips_processing(self) -> bool:
-        """Whether the request must not reach the handler."""
-        return self.drop_before or self.rate_limit or bool(self.error_code or self.garble_kind)
 
 
 NO_FAULT = FaultDecision()

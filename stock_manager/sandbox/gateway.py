@@ -84,7 +84,7 @@ async def admit(
     try:
         app = state.authenticate(headers.get("appkey"), headers.get("appsecret"))
         with state.lock:
-            state.tokens.verify(app.app_key, headers.get("authorization"))
+            state.tokens.verify(app.app_key, headers.get("authorization"), state.clock.time())
     except OAuthRejected as exc:
         raise GatewayRejection(exc.code) from None
     except TokenRejected as exc:

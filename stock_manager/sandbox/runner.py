@@ -17,6 +17,7 @@ from typing import Any
 import uvicorn
 
 from stock_manager.sandbox.app import build_app
+from stock_manager.sandbox.clock import SandboxClock
 from stock_manager.sandbox.control import SandboxControl
 from stock_manager.sandbox.faults import ANY_PATH, FaultPlan
 from stock_manager.sandbox.limits import ServerLimits
@@ -60,6 +61,11 @@ class KISSandbox:
 
     ``host`` is ``localhost``, an address in 127.0.0.0/8 or ``::1``; ``limits`` bound body
     sizes, waits and connections (:class:`~stock_manager.sandbox.limits.ServerLimits`).
+
+    ``clock`` (default: the real one) is what token lifetimes, the issue interval, the request
+    window, order times and latency faults read: a :class:`~stock_manager.sandbox.ManualClock`
+    lets a test pass a 60 s interval with ``clock.advance(60)``. Thread mode only (a child
+    process cannot share it).
     """
 
     def __init__(
@@ -76,7 +82,13 @@ class KISSandbox:
         port: int = 0,
         process: bool = False,
         limits: ServerLimits | None = None,
+        clock: SandboxClock | None = None,
     ) -> None:
+        if process and clock is not None:
+            raise SandboxConfigError(
+                "a clock cannot be shared with a child process: pass clock= or process=True, "
+                "not both"
+            )
         if not isinstance(host, str) or not is_loopback_host(host):
             raise SandboxConfigError(
                 f"the sandbox binds loopback only (localhost, 127.0.0.0/8 or ::1), not {host!r}"
@@ -96,6 +108,7 @@ class KISSandbox:
             rate_limit=rate_limit,
             page_size=page_size,
             seed=seed,
+            clock=clock,
         )
         self._control: SandboxControl | RemoteControl = SandboxControl(self._state, FaultPlan(seed))
         # One spelling per address, so base_url is exactly what was bound.

@@ -10,12 +10,12 @@ import copy
 import hmac
 import math
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from stock_manager.sandbox.accounts import Account
+from stock_manager.sandbox.clock import SandboxClock, SystemClock
 from stock_manager.sandbox.credentials import CredentialFactory, fingerprint
 from stock_manager.sandbox.faults import FAULT_KINDS
 from stock_manager.sandbox.ratelimit import SlidingWindow
@@ -38,7 +38,7 @@ class App:
     account: Account
     window: SlidingWindow
     fingerprint: str
-    last_issued: float | None = None  # monotonic time of the last 200 from tokenP
+    last_issued: float | None = None  # the clock's monotonic time of the last tokenP 200
 
     def secret_matches(self, secret: str) -> bool:
         """Constant-time comparison with the app secret."""
@@ -103,6 +103,7 @@ class SandboxState:
         rate_limit: float | bool | None,
         page_size: int,
         seed: int | None,
+        clock: SandboxClock | None = None,
     ) -> None:
         if environment not in ("real", "paper"):
             raise SandboxConfigError(f"environment must be 'real' or 'paper', not {environment!r}")
@@ -123,6 +124,8 @@ class SandboxState:
         self.issue_interval = float(issue_interval)
         self.rate_limit = resolve_rate_limit(environment, rate_limit)
         self.page_size = page_size
+        #: Every time the sandbox reads or waits for (a test passes a ManualClock).
+        self.clock: SandboxClock = clock or SystemClock()
         self.lock = threading.Lock()
         self._factory = CredentialFactory(seed)
         self.signing_key = self._factory.signing_key()
@@ -166,12 +169,12 @@ class SandboxState:
         """tokenP: the body of a 200 answer, or :class:`OAuthRejected`."""
         with self.lock:
             app = self.authenticate(app_key, app_secret)
-            clock = time.monotonic()
-            if app.last_issued is not None and clock - app.last_issued < self.issue_interval:
+            elapsed = self.clock.monotonic()
+            if app.last_issued is not None and elapsed - app.last_issued < self.issue_interval:
                 raise OAuthRejected("EGW00133")
-            now = time.time()
+            now = self.clock.time()
             record = self.tokens.current_or_mint(app.app_key, now)
-            app.last_issued = clock
+            app.last_issued = elapsed
             self.counters.tokens_issued += 1
             return record.as_response(now)
 
@@ -217,7 +220,7 @@ class SandboxState:
     def admit(self, app: App) -> bool:
         """Apply the per-key rate limit; a refusal is counted in ``rate_limited``."""
         with self.lock:
-            if app.window.try_acquire(time.monotonic()):
+            if app.window.try_acquire(self.clock.monotonic()):
                 return True
             self.counters.rate_limited += 1
             return False
@@ -240,7 +243,7 @@ class SandboxState:
                 "app_key_fingerprint": app.fingerprint,
                 "path": path,
                 "body": copy.deepcopy(body),
-                "time": time.time(),
+                "time": self.clock.time(),
             }
         )
 

@@ -1,7 +1,7 @@
 """The sandbox's own view of which KIS paths exist and which TR_IDs each accepts.
 
 Kept apart from the client's catalog on purpose: the sandbox plays KIS, so a wrong TR_ID in the
-client must be caught here rather than mirrored (see DESIGN.md, "The sandbox stands alone").
+client must be caught here rather than mirrored (the sandbox imports nothing from the client).
 Pairs are explicit because KIS's paper TR_IDs do not follow one rule (``VTTT1001U`` sells in paper
 while ``TTTT1006U`` sells in real).
 """

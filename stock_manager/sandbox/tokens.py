@@ -6,7 +6,6 @@ calls it under its lock.
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -97,8 +96,9 @@ class TokenBook:
             del self._current[record.app_key]
         return True
 
-    def verify(self, app_key: str, authorization: str | None, now: float | None = None) -> None:
-        """Check an ``authorization`` header for ``app_key``; raise :class:`TokenRejected`."""
+    def verify(self, app_key: str, authorization: str | None, now: float) -> None:
+        """Check an ``authorization`` header for ``app_key`` at wall time ``now``; raise
+        :class:`TokenRejected`."""
         if not authorization:
             raise TokenRejected("EGW00121")
         scheme, _, token = authorization.strip().partition(" ")
@@ -107,7 +107,7 @@ class TokenBook:
         record = self._by_value.get(token.strip())
         if record is None or record.revoked or record.app_key != app_key:
             raise TokenRejected("EGW00121")
-        if record.expired(time.time() if now is None else now):
+        if record.expired(now):
             raise TokenRejected("EGW00123")
 
     def expire_all(self) -> None:

@@ -17,7 +17,6 @@ Behaviour where KIS is silent:
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any
 
@@ -80,7 +79,7 @@ def order_cash(state: SandboxState, call: GatewayCall) -> Reply:
         account.buy(pdno, quantity, price)
     else:
         account.sell(pdno, quantity, price)
-    now = time.time()
+    now = state.clock.time()
     fill = Fill(state.next_odno(), call.role, pdno, quantity, price, division, now)
     return _accept(state, call, fill, now), ""
 
@@ -98,7 +97,7 @@ def order_revise_cancel(state: SandboxState, call: GatewayCall) -> Reply:
     quantity = fields.non_negative_int(body, "ORD_QTY")
     if fields.optional_text(body, "QTY_ALL_ORD_YN") != "Y" and quantity == 0:
         raise BusinessError("APBK0634", "주문수량을 확인하여 주십시오. (ORD_QTY='0')")
-    now = time.time()
+    now = state.clock.time()
     fill = Fill(
         state.next_odno(),
         "revise",
@@ -120,7 +119,7 @@ def order_credit(state: SandboxState, call: GatewayCall) -> Reply:
     division = fields.choice(body, "ORD_DVSN", ORDER_DIVISIONS)
     quantity = fields.positive_quantity(body)
     price = fields.non_negative_int(body, "ORD_UNPR")
-    now = time.time()
+    now = state.clock.time()
     fill = Fill(state.next_odno(), call.role, pdno, quantity, price, division, now)
     return _accept(state, call, fill, now), ""
 
@@ -132,7 +131,7 @@ def order_reserve(state: SandboxState, call: GatewayCall) -> Reply:
     pdno = fields.stock_code(body)
     quantity = fields.positive_quantity(body)
     price = fields.non_negative_int(body, "ORD_UNPR")
-    now = time.time()
+    now = state.clock.time()
     odno = state.next_odno()
     state.record_order(call.app, call.tr_id, call.path, body, odno)
     call.app.account.fills.append(Fill(odno, "reserve", pdno, quantity, price, "", now))
@@ -149,6 +148,6 @@ def overseas_order(state: SandboxState, call: GatewayCall) -> Reply:
         raise fields.bad("PDNO", ticker)
     quantity = fields.positive_quantity(body)
     price = fields.decimal_price(body, "OVRS_ORD_UNPR")
-    now = time.time()
+    now = state.clock.time()
     fill = Fill(state.next_odno(), call.role, ticker, quantity, round(price), "00", now)
     return _accept(state, call, fill, now), ""

@@ -8,7 +8,6 @@ of uvicorn's error log.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import uuid
@@ -134,7 +133,7 @@ class FaultLayer:
         count = self.state.count_fault
         if decision.latency > 0:
             count("latency")
-            await asyncio.sleep(decision.latency)
+            await self.state.clock.async_sleep(decision.latency)
         extra = gateway_headers(request_tr_id(scope))
         if decision.drop_before:
             count("drop_before")

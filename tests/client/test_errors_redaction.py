@@ -8,8 +8,14 @@ from datetime import UTC, datetime
 import pytest
 
 from stock_manager.adapters.broker import kis
-from stock_manager.adapters.broker.kis import errors
-from stock_manager.adapters.broker.kis.redaction import RedactingFilter, redact, register_secret
+from stock_manager.adapters.broker.kis import errors, ratelimit, tokens
+from stock_manager.adapters.broker.kis.protocol import parse_hashkey
+from stock_manager.adapters.broker.kis.redaction import (
+    MAX_SHORT_LIVED,
+    RedactingFilter,
+    redact,
+    register_secret,
+)
 
 
 def test_every_error_class_is_exported_and_under_kis_error() -> None:
@@ -160,3 +166,48 @@ def test_redacting_filter_can_guard_other_handlers() -> None:
     record = logging.LogRecord("httpx", logging.INFO, __file__, 1, "url %s", (secret,), None)
     assert RedactingFilter().filter(record)
     assert record.getMessage() == "url ***"
+
+
+def test_old_hashkeys_are_forgotten_while_lasting_secrets_stay() -> None:
+    # Issue 13: every hashkey was kept forever, so each log record cost more with every order
+    # signed. Only the most recent short-lived secrets are kept; the app secret stays.
+    lasting = "lasting-app-secret-for-the-bound"
+    register_secret(lasting)
+    hashkeys = [f"hashkey-{n:06d}-for-the-bound" for n in range(MAX_SHORT_LIVED + 50)]
+    for value in hashkeys:
+        parse_hashkey({"HASH": value})
+    assert redact(hashkeys[0]) == hashkeys[0]  # forgotten
+    assert redact(hashkeys[-MAX_SHORT_LIVED]) == "***"  # the oldest still kept
+    assert redact(hashkeys[-1]) == "***"
+    assert redact(f"x {lasting} y") == "x *** y"
+
+
+def test_a_secret_registered_for_good_is_not_forgotten_as_a_hashkey() -> None:
+    both = "registered-both-ways-secret"
+    register_secret(both, short_lived=True)
+    register_secret(both)
+    for n in range(MAX_SHORT_LIVED + 1):
+        register_secret(f"filler-hashkey-{n:06d}-value", short_lived=True)
+    assert redact(both) == "***"
+
+
+def test_one_code_table_drives_hints_classes_and_refusals() -> None:
+    assert isinstance(kis.error_for("EGW00103", "m", status_code=500), kis.KISCredentialsError)
+    assert "custtype" in str(kis.error_for("EGW00208", "m", status_code=500)).lower()
+    for code in ("EGW00103", "EGW00123", "EGW00132", "EGW00210", "OPSQ0002", "OPSQ0003"):
+        assert errors.is_gateway_refusal(code), code
+    # Limit exceeded and server failures pass later: not refusals.
+    for code in ("EGW00201", "EGW00215", "EGW00001", "EGW00002", "ZZZ99999", ""):
+        assert not errors.is_gateway_refusal(code), code
+
+
+def test_the_public_face_is_curated_and_extension_points_live_in_subpackages() -> None:
+    assert len(kis.__all__) <= 40
+    assert "FileTokenStore" not in kis.__all__ and "RedisRateLimiter" not in kis.__all__
+    assert tokens.FileTokenStore.__name__ == "FileTokenStore"
+    assert tokens.make_token_store.__module__ == tokens.__name__
+    assert ratelimit.RedisRateLimiter.__name__ == "RedisRateLimiter"
+    for name in tokens.__all__:
+        assert hasattr(tokens, name), name
+    for name in ratelimit.__all__:
+        assert hasattr(ratelimit, name), name

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections.abc import Generator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +23,7 @@ from stock_manager.adapters.broker.kis import (
     KISTransportError,
     RetryPolicy,
 )
+from stock_manager.adapters.broker.kis._drive import Effect, arun, ask, run
 from stock_manager.adapters.broker.kis._flow import (
     AcquireBudget,
     DropToken,
@@ -234,3 +238,72 @@ def test_a_passed_call_deadline_stops_the_flow_before_token_budget_or_send() -> 
     time.sleep(0.06)  # the token took the whole deadline
     with pytest.raises(KISConnectError, match="nothing was sent"):
         flow.send(token("late-token-value"))
+
+
+# -- the drivers: one per colour, shared by both clients and both token managers -------------
+
+
+@dataclass(frozen=True)
+class Fetch(Effect[str]):
+    """An effect of this test: its result is a str."""
+
+    number: int
+
+
+def _recovering(log: list[str]) -> Generator[Effect[object], object, str]:
+    """Asks twice; recovers from a failed first ask, records how it ends."""
+    try:
+        try:
+            first = yield from ask(Fetch(1))
+        except KISConnectError as exc:
+            first = f"caught {exc}"
+        second = yield from ask(Fetch(2))
+        return f"{first}, {second}"
+    finally:
+        log.append("closed")
+
+
+def _perform_failing_once(effect: Effect[object]) -> object:
+    assert isinstance(effect, Fetch)
+    if effect.number == 1:
+        raise KISConnectError("refused")
+    return "fetched"
+
+
+def test_run_sends_results_and_throws_an_action_failure_into_the_flow() -> None:
+    log: list[str] = []
+    assert run(_recovering(log), _perform_failing_once) == "caught refused, fetched"
+    assert log == ["closed"]
+
+
+def test_arun_sends_results_and_throws_an_action_failure_into_the_flow() -> None:
+    async def perform(effect: Effect[object]) -> object:
+        await asyncio.sleep(0)
+        return _perform_failing_once(effect)
+
+    log: list[str] = []
+    assert asyncio.run(arun(_recovering(log), perform)) == "caught refused, fetched"
+    assert log == ["closed"]
+
+
+def _watching(log: list[str]) -> Generator[Effect[object], object, None]:
+    try:
+        yield from ask(Fetch(1))
+    except BaseException as exc:  # records what reaches the flow, then lets it go
+        log.append(type(exc).__name__)
+        raise
+
+
+def test_a_base_exception_is_not_thrown_into_the_flow_and_the_flow_is_closed() -> None:
+    def interrupted(effect: Effect[object]) -> object:
+        raise KeyboardInterrupt
+
+    async def cancelled(effect: Effect[object]) -> object:
+        raise asyncio.CancelledError
+
+    log: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        run(_watching(log), interrupted)
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(arun(_watching(log), cancelled))
+    assert log == ["GeneratorExit", "GeneratorExit"]  # only closed, never handed the interrupt

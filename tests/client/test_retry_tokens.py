@@ -11,14 +11,13 @@ import pytest
 
 from stock_manager.adapters.broker.kis import (
     AccessToken,
-    AsyncTokenManager,
     KISConfig,
     KISConnectError,
     KISInvalidTokenError,
     RetryPolicy,
-    TokenManager,
 )
 from stock_manager.adapters.broker.kis.protocol import build_hashkey_request
+from stock_manager.adapters.broker.kis.tokens import AsyncTokenManager, TokenManager
 
 CONFIG = KISConfig(_env_file=None, kis_app_key="k" * 36, kis_app_secret="s" * 180)
 REQUEST = build_hashkey_request(CONFIG, b"{}")

@@ -25,11 +25,11 @@ from stock_manager.adapters.broker.kis import (
     KISServerError,
     KISTokenIssueThrottledError,
     KISTransportError,
-    MemoryTokenStore,
     RetryPolicy,
 )
 from stock_manager.adapters.broker.kis.bodies import cash_order_body
 from stock_manager.adapters.broker.kis.protocol import encode_body
+from stock_manager.adapters.broker.kis.tokens import MemoryTokenStore
 from stock_manager.sandbox import KISSandbox
 
 pytestmark = pytest.mark.anyio

@@ -20,10 +20,10 @@ from stock_manager.adapters.broker.kis import (
     KISProtocolError,
     KISRestClient,
     KISTokenExpiredError,
-    TokenManager,
 )
 from stock_manager.adapters.broker.kis.bodies import balance_params, cash_order_body
 from stock_manager.adapters.broker.kis.protocol import encode_body
+from stock_manager.adapters.broker.kis.tokens import TokenManager
 from stock_manager.sandbox import KISSandbox
 
 ConfigFor = Callable[..., KISConfig]

@@ -29,10 +29,9 @@ from stock_manager.adapters.broker.kis import (
     KISUnknownAPIError,
     KISUsageError,
     KISVariantError,
-    MemoryTokenStore,
     RetryPolicy,
-    TokenManager,
 )
+from stock_manager.adapters.broker.kis.tokens import MemoryTokenStore, TokenManager
 from stock_manager.sandbox import KISSandbox
 
 ConfigFor = Callable[..., KISConfig]

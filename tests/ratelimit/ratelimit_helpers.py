@@ -12,10 +12,10 @@ from stock_manager.adapters.broker.kis import (
     AsyncKISRestClient,
     KISConfig,
     KISRestClient,
-    RateLimiter,
     RetryPolicy,
 )
 from stock_manager.adapters.broker.kis.bodies import balance_params, cash_order_body
+from stock_manager.adapters.broker.kis.ratelimit import RateLimiter
 from stock_manager.sandbox import KISSandbox
 
 #: The shared fixtures of tests/conftest.py.

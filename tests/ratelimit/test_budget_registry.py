@@ -8,10 +8,12 @@ import pytest
 
 from stock_manager.adapters.broker.kis import (
     AsyncKISRestClient,
-    BudgetKey,
     KISConfig,
     KISConfigError,
     KISRestClient,
+)
+from stock_manager.adapters.broker.kis.ratelimit import (
+    BudgetKey,
     LocalRateLimiter,
     RateLimiterRegistry,
     UnlimitedRateLimiter,

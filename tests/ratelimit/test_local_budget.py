@@ -1,8 +1,10 @@
 """LocalRateLimiter on its own: slots, rests counted from the release, waiting, cancellation.
 
-Short windows (``window=0.1``) keep these fast; the properties asserted are orderings and
-lower bounds that hold on any machine (a slot is never reused before its rest is over), not
-speed figures.
+Most tests run the limiter on a :class:`ManualClock`: its sleeps advance the clock instead of
+waiting, so rests pass at once while threads and tasks still race for real. The properties
+asserted are orderings and lower bounds (a slot is never reused before its rest is over), not
+speed figures. Cancelling a task in the middle of a rest needs a real sleep: that test keeps
+real time, with short windows.
 """
 
 from __future__ import annotations
@@ -10,16 +12,23 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
-import time
 
 import pytest
 
-from stock_manager.adapters.broker.kis import (
+from stock_manager.adapters.broker.kis.ratelimit import (
     LocalRateLimiter,
     Permit,
     RateLimiter,
     UnlimitedRateLimiter,
 )
+from stock_manager.sandbox import ManualClock
+
+
+def on_manual_clock(rate: float, clock: ManualClock, **options: float) -> LocalRateLimiter:
+    """A limiter whose clock and sleeps are ``clock``: rests pass without waiting."""
+    return LocalRateLimiter(
+        rate, clock=clock.monotonic, sleep=clock.sleep, async_sleep=clock.async_sleep, **options
+    )
 
 
 def test_capacity_and_period_follow_the_rate() -> None:
@@ -51,10 +60,11 @@ def test_bad_window_or_margin_is_refused() -> None:
 
 
 def test_a_slot_rests_one_period_from_its_release_not_its_grant() -> None:
-    limiter = LocalRateLimiter(20, window=0.1)  # 2 slots, 0.1 s rest
+    clock = ManualClock()
+    limiter = on_manual_clock(20, clock, window=0.1)  # 2 slots, 0.1 s rest
     first, second = limiter.acquire(), limiter.acquire()
-    time.sleep(0.15)  # longer than a period: a limiter counting from the grant would be free
-    released = time.monotonic()
+    clock.advance(0.15)  # longer than a period: a limiter counting from the grant would be free
+    released = clock.monotonic()
     limiter.release(first)
     third = limiter.acquire()  # must wait for first's slot: second's is still in flight
     assert third.granted_at >= released + limiter.period
@@ -64,14 +74,16 @@ def test_a_slot_rests_one_period_from_its_release_not_its_grant() -> None:
 
 
 def test_when_every_slot_is_in_flight_a_caller_waits_for_a_release() -> None:
-    limiter = LocalRateLimiter(10, window=0.1)  # 1 slot
+    clock = ManualClock()
+    limiter = on_manual_clock(10, clock, window=0.1)  # 1 slot
     held = limiter.acquire()
     got: list[Permit] = []
     waiter = threading.Thread(target=lambda: got.append(limiter.acquire()))
     waiter.start()
-    waiter.join(0.3)
+    clock.advance(60)
+    waiter.join(0.1)
     assert waiter.is_alive() and not got  # no release, no permit, however long it waits
-    released = time.monotonic()
+    released = clock.monotonic()
     limiter.release(held)
     waiter.join(5)
     assert got and got[0].granted_at >= released + limiter.period
@@ -82,6 +94,8 @@ def test_release_is_idempotent_and_ignores_foreign_permits() -> None:
     permit = limiter.acquire()
     limiter.release(Permit("not ours"))
     limiter.release(UnlimitedRateLimiter().acquire())
+    # Another local limiter's first permit names the same slot and generation: not ours either.
+    limiter.release(LocalRateLimiter(10, window=0.1).acquire())
     assert limiter.in_flight == 1
     limiter.release(permit)
     limiter.release(permit)
@@ -94,8 +108,11 @@ def test_release_is_idempotent_and_ignores_foreign_permits() -> None:
 
 def test_no_window_ever_holds_more_than_capacity_requests() -> None:
     """16 threads, random request durations: for every request, the requests whose
-    [grant, release + period) span covers its grant number at most ``capacity``."""
-    limiter = LocalRateLimiter(40, window=0.1)  # 4 slots, 0.1 s rest
+    [grant, release + period) span covers its grant number at most ``capacity``.
+
+    The threads race for real; their request durations and the rests pass on the clock."""
+    clock = ManualClock()
+    limiter = on_manual_clock(40, clock, window=0.1)  # 4 slots, 0.1 s rest
     spans: list[tuple[float, float]] = []
     lock = threading.Lock()
     rng = random.Random(5)
@@ -104,8 +121,8 @@ def test_no_window_ever_holds_more_than_capacity_requests() -> None:
     def work(index: int) -> None:
         for duration in durations[index::16]:
             permit = limiter.acquire()
-            time.sleep(duration)
-            done = time.monotonic()
+            clock.sleep(duration)
+            done = clock.monotonic()
             limiter.release(permit)
             with lock:
                 spans.append((permit.granted_at, done + limiter.period))
@@ -123,14 +140,16 @@ def test_no_window_ever_holds_more_than_capacity_requests() -> None:
 
 @pytest.mark.anyio
 async def test_tasks_and_threads_share_one_budget() -> None:
-    limiter = LocalRateLimiter(20, window=0.1)  # 2 slots
+    clock = ManualClock()
+    limiter = on_manual_clock(20, clock, window=0.1)  # 2 slots
     in_thread = limiter.acquire()
     in_task = await limiter.aacquire()
     assert limiter.in_flight == 2
     waiting = asyncio.ensure_future(limiter.aacquire())
-    await asyncio.sleep(0.2)
+    clock.advance(60)
+    await asyncio.sleep(0.02)
     assert not waiting.done()  # both slots in flight: the task waits, the loop keeps running
-    released = time.monotonic()
+    released = clock.monotonic()
     threading.Thread(target=limiter.release, args=(in_thread,)).start()  # woken across threads
     permit = await asyncio.wait_for(waiting, 5)
     assert permit.granted_at >= released + limiter.period

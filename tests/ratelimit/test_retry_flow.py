@@ -16,7 +16,6 @@ from stock_manager.adapters.broker.kis import (
     KISRateLimitError,
     KISServerError,
     KISTransportError,
-    Permit,
     RetryPolicy,
 )
 from stock_manager.adapters.broker.kis._flow import (
@@ -30,6 +29,7 @@ from stock_manager.adapters.broker.kis._flow import (
 )
 from stock_manager.adapters.broker.kis.protocol import build_hashkey_request, build_request
 from stock_manager.adapters.broker.kis.protocol.models import KISResponse
+from stock_manager.adapters.broker.kis.ratelimit import Permit
 
 CONFIG = KISConfig(
     _env_file=None,

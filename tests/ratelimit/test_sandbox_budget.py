@@ -20,13 +20,10 @@ from ratelimit_helpers import (
     start_sandbox,
 )
 
-from stock_manager.adapters.broker.kis import (
-    KISConfig,
-    KISRateLimitError,
-    KISResponse,
+from stock_manager.adapters.broker.kis import KISConfig, KISRateLimitError, KISResponse, RetryPolicy
+from stock_manager.adapters.broker.kis.ratelimit import (
     LocalRateLimiter,
     RateLimiter,
-    RetryPolicy,
     shared_rate_limiter,
 )
 from stock_manager.sandbox import KISSandbox

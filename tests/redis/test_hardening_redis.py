@@ -30,23 +30,27 @@ import pytest
 from redis_helpers import RedisConfig
 
 from stock_manager.adapters.broker.kis import (
-    ACCESS_TOKEN,
-    FallbackRateLimiter,
-    FallbackTokenStore,
-    FileTokenStore,
     KISConfig,
     KISConfigError,
     KISRateLimitError,
     KISRestClient,
-    RedisLink,
+)
+from stock_manager.adapters.broker.kis._redis_link import RedisLink, shared_link
+from stock_manager.adapters.broker.kis.errors import KISRedisUnavailableError
+from stock_manager.adapters.broker.kis.ratelimit import (
+    FallbackRateLimiter,
     RedisRateLimiter,
+    shared_rate_limiter,
+)
+from stock_manager.adapters.broker.kis.ratelimit.redis import _parse_acquire
+from stock_manager.adapters.broker.kis.tokens import (
+    ACCESS_TOKEN,
+    FallbackTokenStore,
+    FileTokenStore,
     RedisTokenStore,
     TokenEntry,
     TokenKey,
-    shared_rate_limiter,
 )
-from stock_manager.adapters.broker.kis._redis_link import KISRedisUnavailableError, shared_link
-from stock_manager.adapters.broker.kis.ratelimit.redis import _parse_acquire
 
 KEY = TokenKey(ACCESS_TOKEN, "paper", "http://127.0.0.1:1", "0123456789abcdef")
 PRICE = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"}

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from redis_helpers import RedisConfig
 
-from stock_manager.adapters.broker.kis import (
-    KISRestClient,
+from stock_manager.adapters.broker.kis import KISRestClient
+from stock_manager.adapters.broker.kis._redis_link import RedisLink
+from stock_manager.adapters.broker.kis.ratelimit import (
     Permit,
-    RedisLink,
     RedisRateLimiter,
     shared_rate_limiter,
 )

@@ -13,20 +13,17 @@ import pytest
 from redis_helpers import RedisConfig
 from redis_server import RedisServer
 
-from stock_manager.adapters.broker.kis import (
+from stock_manager.adapters.broker.kis import AsyncKISRestClient, KISRestClient
+from stock_manager.adapters.broker.kis._redis_link import RedisLink, import_redis
+from stock_manager.adapters.broker.kis.ratelimit import FallbackRateLimiter, RedisRateLimiter
+from stock_manager.adapters.broker.kis.tokens import (
     ACCESS_TOKEN,
-    AsyncKISRestClient,
-    FallbackRateLimiter,
     FallbackTokenStore,
     FileTokenStore,
-    KISRestClient,
-    RedisLink,
-    RedisRateLimiter,
     RedisTokenStore,
     TokenEntry,
     TokenKey,
 )
-from stock_manager.adapters.broker.kis._redis_link import import_redis
 from stock_manager.sandbox import KISSandbox
 
 PRICE = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"}

@@ -12,13 +12,11 @@ from typing import Any
 
 import pytest
 
-from stock_manager.adapters.broker.kis import (
+from stock_manager.adapters.broker.kis import KISConfig, KISConfigError, KISTokenStoreError
+from stock_manager.adapters.broker.kis._redis_link import RedisLink
+from stock_manager.adapters.broker.kis.tokens import (
     ACCESS_TOKEN,
     APPROVAL_KEY,
-    KISConfig,
-    KISConfigError,
-    KISTokenStoreError,
-    RedisLink,
     RedisTokenStore,
     TokenEntry,
     TokenKey,

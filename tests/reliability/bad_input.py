@@ -5,8 +5,6 @@ A row is a :class:`Case` built with :func:`local`, :func:`at_sandbox` or :func:`
 * ``local``: bad configuration or call arguments, refused before anything is sent;
 * ``sandbox``: replies the sandbox produces (its faults and its own refusals);
 * ``raw``: replies only :class:`~raw_server.RawServer` can produce.
-
-A row that is a known bug carries :func:`bug` (``xfail(strict=True, raises=<raised today>)``).
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ from reliability_helpers import ORDER_PATH, PRICE, PRICE_PATH, ConfigFactory, or
 from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
 from stock_manager.sandbox import KISSandbox
 
-__all__ = ["DID_NOT_RAISE", "Case", "Ctx", "at_raw", "at_sandbox", "bug", "local"]
+__all__ = ["DID_NOT_RAISE", "Case", "Ctx", "at_raw", "at_sandbox", "local"]
 
 Where = Literal["local", "sandbox", "raw"]
 Call = Callable[["Ctx"], Any]
@@ -76,11 +74,6 @@ class Case:
     replies: dict[str, Reply] = field(default_factory=dict)
     faults: dict[str, Any] | None = None
     check: Check | None = None
-
-
-def bug(raises: type[BaseException], finding: str) -> pytest.MarkDecorator:
-    """The row is a known bug (``finding`` says which): today it raises ``raises``."""
-    return pytest.mark.xfail(strict=True, raises=raises, reason=f"known bug: {finding}")
 
 
 def _param(case: Case, marks: tuple[pytest.MarkDecorator, ...]) -> Any:

@@ -26,11 +26,10 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from stock_manager.adapters.broker.kis import (
+from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
+from stock_manager.adapters.broker.kis.tokens import (
     ACCESS_TOKEN,
     FileTokenStore,
-    KISConfig,
-    KISRestClient,
     TokenEntry,
     TokenKey,
 )

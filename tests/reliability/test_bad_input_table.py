@@ -3,8 +3,7 @@
 The rows live in :mod:`bad_input_local_rows` (configuration and call arguments, refused before
 anything is sent: the sandbox's request counters must not move) and :mod:`bad_input_reply_rows`
 (replies from the sandbox's faults and refusals, and from a raw server for what the sandbox
-cannot send). A row marked with ``bug(...)`` (``xfail(strict=True, raises=...)``) is a known bug:
-the mark names what is raised today; once fixed, the row XPASSes, fails, and the mark goes.
+cannot send).
 """
 
 from __future__ import annotations

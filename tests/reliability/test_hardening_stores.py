@@ -22,11 +22,10 @@ from pathlib import Path
 import pytest
 from reliability_helpers import ConfigFactory
 
-from stock_manager.adapters.broker.kis import (
+from stock_manager.adapters.broker.kis import KISRestClient, KISTokenStoreError
+from stock_manager.adapters.broker.kis.tokens import (
     ACCESS_TOKEN,
     FileTokenStore,
-    KISRestClient,
-    KISTokenStoreError,
     TokenEntry,
     TokenKey,
 )
@@ -136,7 +135,7 @@ def test_a_symlink_to_dev_zero_is_refused_without_reading_it(tmp_path: Path) -> 
         f"""
         import resource, sys
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
-        from stock_manager.adapters.broker.kis import ACCESS_TOKEN, FileTokenStore, TokenKey
+        from stock_manager.adapters.broker.kis.tokens import ACCESS_TOKEN, FileTokenStore, TokenKey
         key = TokenKey(ACCESS_TOKEN, "paper", "http://127.0.0.1:1", "0123456789abcdef")
         print(FileTokenStore({str(tmp_path)!r}).load(key))
         """

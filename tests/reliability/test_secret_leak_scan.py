@@ -53,11 +53,11 @@ from stock_manager.adapters.broker.kis import (
     KISError,
     KISProtocolError,
     KISRestClient,
-    TokenKey,
 )
 from stock_manager.adapters.broker.kis.bodies import balance_params
 from stock_manager.adapters.broker.kis.protocol import parse_response
 from stock_manager.adapters.broker.kis.redaction import register_secret
+from stock_manager.adapters.broker.kis.tokens import TokenKey
 from stock_manager.cli import app
 from stock_manager.sandbox import KISSandbox
 

@@ -31,11 +31,10 @@ from pathlib import Path
 import pytest
 from reliability_helpers import PRICE, PRICE_PATH, ConfigFactory
 
-from stock_manager.adapters.broker.kis import (
+from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
+from stock_manager.adapters.broker.kis.tokens import (
     ACCESS_TOKEN,
     FileTokenStore,
-    KISConfig,
-    KISRestClient,
     TokenEntry,
     TokenKey,
 )

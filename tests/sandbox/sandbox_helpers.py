@@ -1,7 +1,7 @@
 """A tiny raw KIS caller for the sandbox tests, and the paths and TR_IDs it uses.
 
-It is deliberately not the project's client: it builds KIS requests by hand from
-KIS-PROTOCOL.md, so the sandbox is checked against the protocol, not against the client.
+It is deliberately not the project's client: it builds KIS requests by hand from KIS's
+published protocol, so the sandbox is checked against the protocol, not against the client.
 (A uniquely named module rather than conftest.py, which several test folders have.)
 """
 
@@ -25,7 +25,7 @@ PRICE = "/uapi/domestic-stock/v1/quotations/inquire-price"
 OVERSEAS_ORDER = "/uapi/overseas-stock/v1/trading/order"
 OVERSEAS_RVSECNCL = "/uapi/overseas-stock/v1/trading/order-rvsecncl"
 
-# TR_IDs per domain, copied by hand from KIS-PROTOCOL.md's table.
+# TR_IDs per domain, copied by hand from KIS's API documentation.
 TR = {
     "paper": {
         "buy": "VTTC0012U",

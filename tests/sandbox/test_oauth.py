@@ -12,6 +12,8 @@ from datetime import datetime, timedelta, timezone
 
 from sandbox_helpers import PRICE, Caller
 
+from stock_manager.sandbox import ManualClock
+
 KST = timezone(timedelta(hours=9))
 
 
@@ -91,10 +93,13 @@ def test_one_issuance_per_interval(caller_for: Callable[..., Caller], domain: st
 
 
 def test_interval_elapses(caller_for: Callable[..., Caller]) -> None:
-    kis = caller_for("paper", issue_interval=0.3)
+    clock = ManualClock()
+    kis = caller_for("paper", issue_interval=60, clock=clock)
     assert kis.issue_token().status_code == 200
     assert kis.issue_token().status_code == 403
-    time.sleep(0.35)
+    clock.advance(59.9)
+    assert kis.issue_token().status_code == 403  # KIS's minute is not over yet
+    clock.advance(0.1)
     assert kis.issue_token().status_code == 200
 
 
@@ -204,7 +209,8 @@ def test_approval_refusals(kis: Caller) -> None:
 
 
 def test_expire_tokens(caller_for: Callable[..., Caller]) -> None:
-    kis = caller_for("paper", issue_interval=0.3)
+    clock = ManualClock()
+    kis = caller_for("paper", issue_interval=60, clock=clock)
     params = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "000660"}
     old = kis.token
     kis.sandbox.expire_tokens()
@@ -212,7 +218,7 @@ def test_expire_tokens(caller_for: Callable[..., Caller]) -> None:
     assert expired.status_code == 500 and expired.json()["msg_cd"] == "EGW00123"
     # The issue interval still applies after an expiry...
     assert kis.issue_token().json()["error_code"] == "EGW00133"
-    time.sleep(0.35)
+    clock.advance(60)
     # ...and then a NEW token comes back, not the expired one.
     fresh = kis.issue_token().json()["access_token"]
     assert fresh != old
@@ -225,12 +231,13 @@ def test_expire_tokens(caller_for: Callable[..., Caller]) -> None:
 
 
 def test_token_lifetime_runs_out(caller_for: Callable[..., Caller]) -> None:
-    kis = caller_for("real", token_ttl=0.5)
+    clock = ManualClock()
+    kis = caller_for("real", token_ttl=0.5, clock=clock)
     answer = kis.issue_token().json()
     assert answer["expires_in"] == 0  # whole seconds remaining
     kis._token = answer["access_token"]
     params = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "000660"}
     assert kis.get(PRICE, "FHKST01010100", params).json()["rt_cd"] == "0"
-    time.sleep(0.6)
+    clock.advance(0.6)
     expired = kis.get(PRICE, "FHKST01010100", params)
     assert expired.status_code == 500 and expired.json()["msg_cd"] == "EGW00123"

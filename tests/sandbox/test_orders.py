@@ -18,6 +18,8 @@ from sandbox_helpers import (
     rt,
 )
 
+from stock_manager.sandbox import ManualClock
+
 
 def _cash(kis: Caller) -> int:
     response = kis.get(BALANCE, kis.tr["balance"], kis.account_params())
@@ -188,3 +190,19 @@ def test_overseas_orders(kis: Caller) -> None:
     }
     assert rt(kis.post(OVERSEAS_RVSECNCL, kis.tr["us_rvsecncl"], cancel))[1] == "0"
     assert len(kis.sandbox.stats()["orders"]) == 3
+
+
+def test_order_times_and_the_request_window_follow_the_sandbox_clock(
+    caller_for: Callable[..., Caller],
+) -> None:
+    # 2024-01-02 09:30:15 KST: what the order's ORD_TMD and stats time must say.
+    clock = ManualClock(start=1_704_155_415.0)
+    kis = caller_for("paper", rate_limit=1, clock=clock)
+    buy = kis.order("buy", "005930", qty="1")
+    assert rt(buy)[1] == "0"
+    assert buy.json()["output"]["ORD_TMD"] == "093015"
+    assert kis.sandbox.stats()["orders"][0]["time"] == 1_704_155_415.0
+    # One request per second: the window opens again only when the clock moves a second.
+    assert rt(kis.order("buy", "005930", qty="1"))[2] == "EGW00201"
+    clock.advance(1.0)
+    assert rt(kis.order("buy", "005930", qty="1"))[1] == "0"

@@ -8,7 +8,7 @@ import threading
 import httpx
 import pytest
 
-from stock_manager.sandbox import KISSandbox, SandboxConfigError, SandboxError
+from stock_manager.sandbox import KISSandbox, ManualClock, SandboxConfigError, SandboxError
 
 
 def test_demo_credentials_shape_and_seed() -> None:
@@ -36,6 +36,7 @@ def test_demo_credentials_shape_and_seed() -> None:
         ({"issue_interval": -1}, "issue_interval"),
         ({"rate_limit": -3}, "rate_limit"),
         ({"host": "0.0.0.0"}, "loopback"),  # noqa: S104 - refused, never bound
+        ({"process": True, "clock": ManualClock()}, "child process"),
     ],
 )
 def test_bad_options(options: dict[str, object], message: str) -> None:
@@ -95,3 +96,14 @@ def test_process_mode() -> None:
         url = sandbox.base_url
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{url}/_sandbox/stats")
+
+
+def test_a_manual_clock_moves_only_forward_and_when_told() -> None:
+    clock = ManualClock(start=1_000.0)
+    assert (clock.monotonic(), clock.time()) == (0.0, 1_000.0)
+    clock.advance(2.5)
+    clock.sleep(0.5)
+    assert (clock.monotonic(), clock.time()) == (3.0, 1_003.0)
+    with pytest.raises(ValueError, match="forward"):
+        clock.advance(-1)
+    assert clock.monotonic() == 3.0

@@ -18,13 +18,15 @@ import pytest
 from token_helpers import make_token
 
 from stock_manager.adapters.broker.kis import (
-    ACCESS_TOKEN,
     AccessToken,
-    AsyncTokenManager,
     KISConfig,
     KISConfigError,
     KISTokenIssueThrottledError,
     KISTokenStoreError,
+)
+from stock_manager.adapters.broker.kis.tokens import (
+    ACCESS_TOKEN,
+    AsyncTokenManager,
     MemoryTokenStore,
     TokenEntry,
     TokenKey,

@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 from token_helpers import PRICE, PRICE_PATH, TOKEN_PATH, SandboxFactory, TokenConfig
 
-from stock_manager.adapters.broker.kis import (
+from stock_manager.adapters.broker.kis import AsyncKISRestClient, KISConfig
+from stock_manager.adapters.broker.kis.tokens import (
     ACCESS_TOKEN,
-    AsyncKISRestClient,
     FileTokenStore,
-    KISConfig,
     MemoryTokenStore,
     TokenKey,
 )

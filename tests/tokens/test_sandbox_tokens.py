@@ -17,13 +17,11 @@ from pathlib import Path
 import pytest
 from token_helpers import PRICE, PRICE_PATH, TOKEN_PATH, SandboxFactory, TokenConfig, cache_files
 
-from stock_manager.adapters.broker.kis import (
+from stock_manager.adapters.broker.kis import KISConfig, KISRestClient, KISTokenIssueThrottledError
+from stock_manager.adapters.broker.kis.tokens import (
     ACCESS_TOKEN,
     APPROVAL_KEY,
     FileTokenStore,
-    KISConfig,
-    KISRestClient,
-    KISTokenIssueThrottledError,
     MemoryTokenStore,
     TokenKey,
 )

@@ -15,13 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from stock_manager.adapters.broker.kis import (
+from stock_manager.adapters.broker.kis import KISConfig, KISConfigError, KISTokenStoreError
+from stock_manager.adapters.broker.kis.tokens import (
     ACCESS_TOKEN,
     APPROVAL_KEY,
     FileTokenStore,
-    KISConfig,
-    KISConfigError,
-    KISTokenStoreError,
     MemoryTokenStore,
     TokenEntry,
     TokenKey,

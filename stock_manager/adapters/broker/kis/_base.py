@@ -1,13 +1,19 @@
 """What the sync and async clients share: configuration, catalog, and every call's flow.
 
 ``KISRestClient`` and ``AsyncKISRestClient`` subclass :class:`BaseKISClient` and add only the
-part that waits: performing the actions a flow yields (see :mod:`.flow`).
+part that waits: performing the actions a flow yields (see :mod:`._flow` and :mod:`._drive`).
+
+Calls have httpx's shape: :meth:`BaseKISClient.build_request` (pure, the same in both colours)
+makes a :class:`PreparedRequest`; the shells' ``sign`` adds KIS's hashkey to a POST (a call to
+KIS of its own, so a separate step rather than part of building); ``send`` runs the exchange
+(token, rate-limit budget, retries, ambiguous orders). ``make_request`` is the three composed
+under one deadline, and ``iter_pages`` builds each page's request from its :class:`PageCursor`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,12 +25,13 @@ from .catalog import Catalog, get_catalog
 from .config import KISConfig
 from .errors import KISConnectError, KISError, KISProtocolError, KISTransportError, KISUsageError
 from .protocol import (
+    AccessToken,
     KISResponse,
+    PageCursor,
     PreparedRequest,
     RawResponse,
     build_approval_request,
     build_hashkey_request,
-    build_request,
     build_revoke_request,
     build_token_request,
     encode_body,
@@ -32,9 +39,9 @@ from .protocol import (
     parse_hashkey,
     parse_token_grant,
 )
+from .protocol import build_request as prepare_request
 from .protocol.retry import RetryPolicy
 from .redaction import logger, redact, register_secret
-from .tokens.managers import AccessToken
 
 __all__ = ["AttemptClock", "BaseKISClient", "ReplyReader", "deadline_error"]
 
@@ -103,26 +110,25 @@ class BaseKISClient:
         paper = self.config.is_paper if is_paper_trading is None else is_paper_trading
         return self.catalog.get(api_id).tr_id_for(paper, variant)
 
-    # -- flows (no I/O: the subclasses perform the actions) ------------------------------------
-
-    def _request_flow(
+    def build_request(
         self,
         method: str,
-        url: str | None,
-        params: Mapping[str, Any] | None,
+        url: str | None = None,
+        params: Mapping[str, Any] | None = None,
         *,
-        tr_id: str | None,
-        api_id: str | None,
-        variant: str | None,
-        hashkey: bool,
-        tr_cont: str,
-        headers: Mapping[str, str] | None,
-        deadline: float | None = None,
-    ) -> Flow[KISResponse]:
-        if deadline is not None and not deadline > 0:
-            raise KISUsageError(f"deadline must be a positive number of seconds, not {deadline!r}")
-        ends_at = call_ends_at(deadline)  # hashkey, token, budget and sends all keep it
-        request = build_request(
+        tr_id: str | None = None,
+        api_id: str | None = None,
+        variant: str | None = None,
+        tr_cont: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> PreparedRequest:
+        """The request ``make_request`` would send for these arguments, checked, unsent.
+
+        No I/O (on the async client too, as in httpx): the token joins in ``send``, on every
+        attempt. A bad call raises its typed error (:class:`KISUsageError`, an unknown API, a
+        missing variant) here. ``client.send(client.build_request("GET", api_id=...))``
+        """
+        return prepare_request(
             self.config,
             method,
             url,
@@ -134,22 +140,65 @@ class BaseKISClient:
             headers=headers,
             catalog=self.catalog,
         )
+
+    def _page_requests(
+        self,
+        method: str,
+        url: str | None,
+        *,
+        tr_id: str | None,
+        api_id: str | None,
+        variant: str | None,
+        headers: Mapping[str, str] | None,
+    ) -> Callable[[PageCursor], PreparedRequest]:
+        """How ``iter_pages`` builds each page's request from the cursor; a call that may not
+        be repeated page after page (a POST, an order) is refused here, before any is sent."""
+        self._check_open()
+        self._check_pageable(method, api_id)
+
+        def page_request(cursor: PageCursor) -> PreparedRequest:
+            return self.build_request(
+                method,
+                url,
+                cursor.params,
+                tr_id=tr_id,
+                api_id=api_id,
+                variant=variant,
+                tr_cont=cursor.tr_cont,
+                headers=headers,
+            )
+
+        return page_request
+
+    # -- flows (no I/O: the subclasses perform the actions) ------------------------------------
+
+    @staticmethod
+    def _ends_at(deadline: float | None) -> float | None:
+        """When a call given ``deadline`` seconds must be over; every step of it keeps that."""
+        if deadline is not None and not deadline > 0:
+            raise KISUsageError(f"deadline must be a positive number of seconds, not {deadline!r}")
+        return call_ends_at(deadline)
+
+    def _call_flow(
+        self, request: PreparedRequest, *, hashkey: bool, ends_at: float | None
+    ) -> Flow[KISResponse]:
+        """``make_request`` after building: sign if asked, then send, within one deadline."""
         if hashkey:
-            if request.method != "POST":
-                raise KISUsageError("hashkey=True signs a POST body; a GET has none")
-            signature = yield from self._hash_flow(request.content, ends_at)
-            request = request.with_hashkey(signature)
+            request = yield from self._sign_flow(request, ends_at)
         return (yield from self._exchange(request, ends_at))
+
+    def _sign_flow(self, request: PreparedRequest, ends_at: float | None) -> Flow[PreparedRequest]:
+        if request.method != "POST":
+            what = f"{request.method} {request.path}"
+            raise KISUsageError(f"hashkey=True (sign) signs a POST body; {what} has none: unsent")
+        signature = yield from self._hash_flow(request.content, ends_at)
+        return request.with_hashkey(signature)
 
     def _exchange(
         self, request: PreparedRequest, ends_at: float | None = None
     ) -> Flow[KISResponse]:
-        return exchange(
-            request,
-            self.retry_policy,
-            attempt_seconds=self.config.attempt_deadline,
-            ends_at=ends_at,
-        )
+        policy, attempt = self.retry_policy, self.config.attempt_deadline
+        return exchange(request, policy, attempt_seconds=attempt, ends_at=ends_at)
 
     def _hash_flow(self, content: bytes, ends_at: float | None = None) -> Flow[str]:
         request = build_hashkey_request(self.config, content)

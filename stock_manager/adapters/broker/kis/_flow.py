@@ -3,8 +3,9 @@
 A flow is a generator that yields *actions* (send this request, get a token, wait for the
 rate-limit budget, sleep) and receives their results; a failed action is thrown back into it.
 :class:`~.client.KISRestClient` performs the actions with blocking calls and
-:class:`~.aio.AsyncKISRestClient` with ``await``, so retries, token replays and hashkey signing
-behave identically in both, and the flow itself is tested without a network.
+:class:`~.aio.AsyncKISRestClient` with ``await``, both through the drivers of :mod:`._drive`,
+so retries, token replays and hashkey signing behave identically in both, and the flow itself
+is tested without a network. Each action declares its result type (see :func:`._drive.ask`).
 
 >>> flow = exchange(request, RetryPolicy())
 >>> action = next(flow)            # GetToken() for a gateway call
@@ -15,29 +16,28 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from ._drive import Effect, Effects, Sleep, ask
 from .errors import (
     KISAmbiguousOutcomeError,
     KISConnectError,
     KISError,
     KISInvalidTokenError,
 )
-from .protocol import PreparedRequest, RawResponse, parse_response
+from .protocol import AccessToken, PreparedRequest, RawResponse, parse_response
 from .protocol.models import KISResponse
 from .protocol.retry import RetryPolicy
 from .ratelimit.base import Permit
-from .tokens.managers import AccessToken
 
 __all__ = [
     "AcquireBudget",
-    "Action",
     "DropToken",
     "Flow",
     "GetToken",
+    "RawResponse",
     "Send",
     "Sleep",
     "call_ends_at",
@@ -49,13 +49,13 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Send:
+class Send(Effect[RawResponse]):
     """Send ``request``; the result is a :class:`RawResponse` or a ``KISTransportError``.
 
     ``permit`` (from :class:`AcquireBudget`) goes back to the rate limiter as soon as the reply
     or the failure is in, whatever happens, cancellation included: the shell releases it in a
     ``finally`` around the send. Releasing on the reply, not on the send, is what keeps the
-    budget under KIS's window whatever the latency (see :mod:`.local_budget`).
+    budget under KIS's window whatever the latency (see :mod:`.ratelimit.local`).
 
     ``time_limit`` bounds the attempt end to end (connect, send, every read), in seconds from
     now. When it runs out the shell raises ``KISTransportError`` (which makes an order
@@ -68,33 +68,27 @@ class Send:
 
 
 @dataclass(frozen=True)
-class GetToken:
+class GetToken(Effect[AccessToken]):
     """Get the current access token (issuing one if needed); the result is an AccessToken."""
 
 
 @dataclass(frozen=True)
-class DropToken:
-    """Drop ``token`` if it is still the current one (KIS rejected it)."""
+class DropToken(Effect[bool]):
+    """Drop ``token`` if it is still the current one (KIS rejected it); the result says if
+    it was."""
 
     token: AccessToken
 
 
 @dataclass(frozen=True)
-class AcquireBudget:
+class AcquireBudget(Effect[Permit]):
     """Wait until the rate limiter lets ``request`` go; the result is its :class:`Permit`."""
 
     request: PreparedRequest
 
 
-@dataclass(frozen=True)
-class Sleep:
-    """Wait ``seconds`` before the next attempt."""
-
-    seconds: float
-
-
-Action = Send | GetToken | DropToken | AcquireBudget | Sleep
-Flow = Generator[Action, Any, T]
+#: A call's flow: yields the actions above (and :class:`Sleep`), returns a ``T``.
+Flow = Effects[Effect[Any], T]
 
 
 def exchange(
@@ -110,7 +104,7 @@ def exchange(
     ``config.attempt_deadline``; the default is for flows driven by hand in tests), and the
     whole call must be over by ``ends_at`` (on :func:`time.monotonic`) if given: the last
     attempt gets only what is left, no retry starts after it, and once it has passed before a
-    request is sent (token, budget or send step) :func:`deadline_passed` is raised, unsent.
+    request is sent (token, budget or send step) :func:`check_deadline` raises, unsent.
 
     * A gateway call gets the current token before each attempt; if KIS answers that the
       token is invalid or expired (EGW00121/122/123), the token is dropped and the call is
@@ -130,15 +124,15 @@ def exchange(
         token: AccessToken | None = None
         if request.needs_token:
             check_deadline(request, ends_at)
-            token = yield GetToken()
+            token = yield from ask(GetToken())
             sending = request.with_token(token)
         permit: Permit | None = None
         if request.rate_limited:
             check_deadline(request, ends_at)
-            permit = yield AcquireBudget(sending)
+            permit = yield from ask(AcquireBudget(sending))
         sent_at = time.time()  # a float: a datetime is built only for an ambiguous order
         try:
-            raw: RawResponse = yield Send(sending, permit, _time_limit(attempt_seconds, ends_at))
+            raw = yield from ask(Send(sending, permit, _time_limit(attempt_seconds, ends_at)))
             return parse_response(raw.status_code, raw.headers, raw.content, sending)
         except KISError as exc:
             failure = exc
@@ -146,7 +140,7 @@ def exchange(
             raise _ambiguous(sending, failure, sent_at) from failure
         if isinstance(failure, KISInvalidTokenError) and token is not None and not token_replayed:
             token_replayed = True  # an order's HTTP 200 is ambiguous above: never replayed
-            yield DropToken(token)
+            yield from ask(DropToken(token))
             continue
         elapsed = time.monotonic() - started
         out_of_time = ends_at is not None and time.monotonic() >= ends_at
@@ -158,7 +152,7 @@ def exchange(
         pause = min(policy.delay(retries), max(0.0, left))
         retries += 1
         if pause > 0:
-            yield Sleep(pause)
+            yield from ask(Sleep(pause))
 
 
 def call_ends_at(deadline: float | None) -> float | None:

@@ -4,7 +4,7 @@ A :class:`RedisLink` wraps a redis-py client (imported lazily: ``stock-manager[r
 optional extra) and knows whether Redis is usable. Every Redis command of the token store and
 the request budget goes through :meth:`RedisLink.run`; a failure marks the link *down*, logs
 one warning for the outage (the host and port only: the URL may hold a password) and raises
-:class:`KISRedisUnavailableError`, which the fallback layers answer by using local state.
+:class:`~.errors.KISRedisUnavailableError`, which the fallback layers answer by using local state.
 While down, :meth:`RedisLink.available` tries a ``PING`` at most every ``probe_interval``
 seconds and marks the link up again when Redis answers.
 
@@ -24,9 +24,8 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from .errors import KISConfigError
+from .errors import KISConfigError, KISRedisUnavailableError
 from .redaction import logger
-from .tokens.store import KISTokenStoreError
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
     from .config import KISConfig
 
 __all__ = [
-    "KISRedisUnavailableError",
+    "DEFAULT_PREFIX",
     "RedisLink",
     "RedisReplyError",
     "ScriptArg",
@@ -44,16 +43,15 @@ __all__ = [
     "shared_link",
 ]
 
+#: What every Redis key of this project starts with (token entries, leases, rate limiters).
+DEFAULT_PREFIX = "stock-manager"
+
 T = TypeVar("T")
 
 #: What a Lua script takes as an argument.
 ScriptArg = str | int | float | bytes
 
 INSTALL_HINT = "pip install 'stock-manager[redis]'"
-
-
-class KISRedisUnavailableError(KISTokenStoreError):
-    """Redis could not be reached or refused a command (token store or request budget)."""
 
 
 class RedisReplyError(Exception):
@@ -110,8 +108,6 @@ class RedisLink:
         self._probing = threading.Lock()
         self._up = True
         self._next_probe = 0.0
-        self.recovered_at: float | None = None
-        self.outages = 0
         self.address = "an unparsable address"  # until the URL is known to be usable
         # The URL may hold a password: it is unwrapped only inside _client_for, which returns
         # (never raises) its failure, so no traceback frame of the error below holds it.
@@ -167,7 +163,6 @@ class RedisLink:
             if not self._up:
                 return
             self._up = False
-            self.outages += 1
         logger.warning(
             "Redis at %s is unavailable (%s): using the local token store and a local share "
             "of the request budget until it answers again (checked every %g s)",
@@ -197,7 +192,6 @@ class RedisLink:
                 return False
             with self._lock:
                 self._up = True
-                self.recovered_at = self._clock()
             logger.warning(
                 "Redis at %s is reachable again: back to the shared tokens and budget", self.address
             )

@@ -11,23 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
 
 from ._base import AttemptClock, BaseKISClient, deadline_error
-from ._flow import AcquireBudget, Action, DropToken, Flow, GetToken, Send, Sleep
+from ._drive import Effect, Sleep, arun
+from ._flow import AcquireBudget, DropToken, Flow, GetToken, Send
 from .catalog import Catalog
 from .config import KISConfig
 from .errors import KISError
-from .protocol import KISResponse, PageCursor, PreparedRequest, RawResponse
+from .protocol import AccessToken, KISResponse, PageCursor, PreparedRequest, RawResponse
+from .protocol.models import approval_key_token
 from .protocol.retry import RetryPolicy
 from .ratelimit.base import RateLimiter
 from .ratelimit.shared import shared_rate_limiter
-from .tokens.managers import AccessToken, AsyncTokenManager, approval_key_token
-from .tokens.store import APPROVAL_KEY, TokenStore, make_token_store
+from .tokens import make_token_store
+from .tokens.managers import AsyncTokenManager
+from .tokens.store import APPROVAL_KEY, TokenStore
 
 __all__ = ["AsyncKISRestClient"]
 
@@ -76,7 +79,7 @@ class AsyncKISRestClient(BaseKISClient):
     @property
     def rate_limiter(self) -> RateLimiter:
         """The request budget: the one shared by every client of this app key in the process
-        (:func:`~.budgets.shared_rate_limiter`), unless ``rate_limiter=`` was given."""
+        (:func:`~.ratelimit.shared.shared_rate_limiter`), unless ``rate_limiter=`` was given."""
         if self._rate_limiter is None:
             self._rate_limiter = shared_rate_limiter(self.config)
         return self._rate_limiter
@@ -107,20 +110,31 @@ class AsyncKISRestClient(BaseKISClient):
         Never retry an order on such a timeout; pass ``deadline=`` (seconds) instead to get
         :class:`KISAmbiguousOutcomeError`.
         """
-        return await self._run(
-            self._request_flow(
-                method,
-                url,
-                params,
-                tr_id=tr_id,
-                api_id=api_id,
-                variant=variant,
-                hashkey=hashkey,
-                tr_cont=tr_cont,
-                headers=headers,
-                deadline=deadline,
-            )
+        self._check_open()
+        ends_at = self._ends_at(deadline)
+        request = self.build_request(
+            method,
+            url,
+            params,
+            tr_id=tr_id,
+            api_id=api_id,
+            variant=variant,
+            tr_cont=tr_cont,
+            headers=headers,
         )
+        return await self._run(self._call_flow(request, hashkey=hashkey, ends_at=ends_at))
+
+    async def send(self, request: PreparedRequest, *, deadline: float | None = None) -> KISResponse:
+        """Send a request from :meth:`build_request` (or :meth:`sign`); see
+        :meth:`KISRestClient.send`."""
+        flow = self._call_flow(request, hashkey=False, ends_at=self._ends_at(deadline))
+        return await self._run(flow)
+
+    async def sign(
+        self, request: PreparedRequest, *, deadline: float | None = None
+    ) -> PreparedRequest:
+        """A copy of the POST ``request`` carrying KIS's hashkey; see :meth:`KISRestClient.sign`."""
+        return await self._run(self._sign_flow(request, self._ends_at(deadline)))
 
     def iter_pages(
         self,
@@ -136,18 +150,16 @@ class AsyncKISRestClient(BaseKISClient):
     ) -> AsyncIterator[KISResponse]:
         """Every page of a paged inquiry; see :meth:`KISRestClient.iter_pages` (a POST raises
         :class:`KISUsageError` here, before anything is sent)."""
-        self._check_open()
-        self._check_pageable(method, api_id)
-        call = {"tr_id": tr_id, "api_id": api_id, "variant": variant, "headers": headers}
-        return self._pages(method, url, PageCursor(params, max_pages), call)
+        page_request = self._page_requests(
+            method, url, tr_id=tr_id, api_id=api_id, variant=variant, headers=headers
+        )
+        return self._pages(page_request, PageCursor(params, max_pages))
 
     async def _pages(
-        self, method: str, url: str | None, cursor: PageCursor, call: Mapping[str, Any]
+        self, page_request: Callable[[PageCursor], PreparedRequest], cursor: PageCursor
     ) -> AsyncIterator[KISResponse]:
         while True:
-            page = await self.make_request(
-                method, url, cursor.params, tr_cont=cursor.tr_cont, **call
-            )
+            page = await self.send(page_request(cursor))
             yield page
             if not cursor.advance(page):
                 return
@@ -208,24 +220,9 @@ class AsyncKISRestClient(BaseKISClient):
         if self._closed:
             flow.close()
             self._check_open()
-        result: Any = None
-        error: Exception | None = None
-        try:
-            while True:
-                try:
-                    action = flow.throw(error) if error is not None else flow.send(result)
-                except StopIteration as done:
-                    value: T = done.value
-                    return value
-                result, error = None, None
-                try:
-                    result = await self._perform(action)
-                except Exception as exc:  # handed to the flow, which decides
-                    error = exc
-        finally:
-            flow.close()
+        return await arun(flow, self._perform)
 
-    async def _perform(self, action: Action) -> Any:
+    async def _perform(self, action: Effect[Any]) -> object:
         match action:
             case Send(request, permit, time_limit):
                 try:
@@ -242,6 +239,7 @@ class AsyncKISRestClient(BaseKISClient):
             case Sleep(seconds):
                 await asyncio.sleep(seconds)
                 return None
+        raise TypeError(f"the call flow yielded an unknown action: {action!r}")
 
     async def _send(self, request: PreparedRequest, clock: AttemptClock) -> RawResponse:
         self._check_time_left(request, clock)

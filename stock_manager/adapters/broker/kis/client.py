@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from ssl import SSLContext
 from types import TracebackType
@@ -20,16 +20,19 @@ import httpcore
 import httpx
 
 from ._base import AttemptClock, BaseKISClient
-from ._flow import AcquireBudget, Action, DropToken, Flow, GetToken, Send, Sleep
+from ._drive import Effect, Sleep, run
+from ._flow import AcquireBudget, DropToken, Flow, GetToken, Send
 from .catalog import Catalog
 from .config import KISConfig
 from .errors import KISConfigError
-from .protocol import KISResponse, PageCursor, PreparedRequest, RawResponse
+from .protocol import AccessToken, KISResponse, PageCursor, PreparedRequest, RawResponse
+from .protocol.models import approval_key_token
 from .protocol.retry import RetryPolicy
 from .ratelimit.base import RateLimiter
 from .ratelimit.shared import shared_rate_limiter
-from .tokens.managers import AccessToken, TokenManager, approval_key_token
-from .tokens.store import APPROVAL_KEY, TokenStore, make_token_store
+from .tokens import make_token_store
+from .tokens.managers import TokenManager
+from .tokens.store import APPROVAL_KEY, TokenStore
 
 __all__ = ["KISRestClient"]
 
@@ -60,7 +63,7 @@ class KISRestClient(BaseKISClient):
         self._http = http_client or _bounded_client(self._timeout())
         self._rate_limiter = rate_limiter
         # Tokens and approval keys are shared through the store (a file by default) with every
-        # client of the same app key, in this process and others; see tokens.py.
+        # client of the same app key, in this process and others; see tokens/managers.py.
         self.token_store = token_store if token_store is not None else make_token_store(self.config)
         self.tokens = self._create_token_manager()
         self.approval_keys = TokenManager.from_config(
@@ -81,7 +84,7 @@ class KISRestClient(BaseKISClient):
     @property
     def rate_limiter(self) -> RateLimiter:
         """The request budget: the one shared by every client of this app key in the process
-        (:func:`~.budgets.shared_rate_limiter`), unless ``rate_limiter=`` was given."""
+        (:func:`~.ratelimit.shared.shared_rate_limiter`), unless ``rate_limiter=`` was given."""
         if self._rate_limiter is None:
             self._rate_limiter = shared_rate_limiter(self.config)
         return self._rate_limiter
@@ -108,6 +111,8 @@ class KISRestClient(BaseKISClient):
         or alias) can stand in for it and supplies the TR_ID (``variant="buy"``/``"sell"`` where
         there are several; ``tr_id=`` overrides). GET ``params`` form the query string, POST
         ``params`` the JSON body. ``hashkey=True`` signs the body first (the same bytes are sent).
+        The same as :meth:`build_request`, :meth:`sign` (if ``hashkey``) and :meth:`send` under
+        one ``deadline``.
 
         Every attempt ends within ``config.attempt_deadline`` seconds. ``deadline`` (seconds)
         bounds the call from here on: the hashkey call, every attempt and the waits between
@@ -120,20 +125,33 @@ class KISRestClient(BaseKISClient):
         timeout of your own (a thread join, ``asyncio.wait_for``): check the order history
         (``inquire-daily-ccld``) first, or pass ``deadline=`` to get that error instead.
         """
-        return self._run(
-            self._request_flow(
-                method,
-                url,
-                params,
-                tr_id=tr_id,
-                api_id=api_id,
-                variant=variant,
-                hashkey=hashkey,
-                tr_cont=tr_cont,
-                headers=headers,
-                deadline=deadline,
-            )
+        self._check_open()
+        ends_at = self._ends_at(deadline)
+        request = self.build_request(
+            method,
+            url,
+            params,
+            tr_id=tr_id,
+            api_id=api_id,
+            variant=variant,
+            tr_cont=tr_cont,
+            headers=headers,
         )
+        return self._run(self._call_flow(request, hashkey=hashkey, ends_at=ends_at))
+
+    def send(self, request: PreparedRequest, *, deadline: float | None = None) -> KISResponse:
+        """Send a request from :meth:`build_request` (or :meth:`sign`) and return the reply.
+
+        Gets the token, waits for the rate-limit budget and retries as :meth:`make_request`
+        does; an order is sent at most once per call (a lost reply raises
+        :class:`KISAmbiguousOutcomeError`). ``deadline`` as in :meth:`make_request`.
+        """
+        return self._run(self._call_flow(request, hashkey=False, ends_at=self._ends_at(deadline)))
+
+    def sign(self, request: PreparedRequest, *, deadline: float | None = None) -> PreparedRequest:
+        """A copy of the POST ``request`` carrying KIS's hashkey for its body (asked of KIS:
+        a call of its own, so a step of its own). A GET raises :class:`KISUsageError`."""
+        return self._run(self._sign_flow(request, self._ends_at(deadline)))
 
     def iter_pages(
         self,
@@ -153,16 +171,16 @@ class KISRestClient(BaseKISClient):
         :class:`KISProtocolError` if there are still more after ``max_pages`` pages. Only a GET
         is paged: a POST (an order above all) raises :class:`KISUsageError` here, unsent.
         """
-        self._check_open()
-        self._check_pageable(method, api_id)
-        call = {"tr_id": tr_id, "api_id": api_id, "variant": variant, "headers": headers}
-        return self._pages(method, url, PageCursor(params, max_pages), call)
+        page_request = self._page_requests(
+            method, url, tr_id=tr_id, api_id=api_id, variant=variant, headers=headers
+        )
+        return self._pages(page_request, PageCursor(params, max_pages))
 
     def _pages(
-        self, method: str, url: str | None, cursor: PageCursor, call: Mapping[str, Any]
+        self, page_request: Callable[[PageCursor], PreparedRequest], cursor: PageCursor
     ) -> Iterator[KISResponse]:
         while True:
-            page = self.make_request(method, url, cursor.params, tr_cont=cursor.tr_cont, **call)
+            page = self.send(page_request(cursor))
             yield page
             if not cursor.advance(page):
                 return
@@ -223,24 +241,9 @@ class KISRestClient(BaseKISClient):
         if self._closed:
             flow.close()
             self._check_open()
-        result: Any = None
-        error: Exception | None = None
-        try:
-            while True:
-                try:
-                    action = flow.throw(error) if error is not None else flow.send(result)
-                except StopIteration as done:
-                    value: T = done.value
-                    return value
-                result, error = None, None
-                try:
-                    result = self._perform(action)
-                except Exception as exc:  # handed to the flow, which decides
-                    error = exc
-        finally:
-            flow.close()
+        return run(flow, self._perform)
 
-    def _perform(self, action: Action) -> Any:
+    def _perform(self, action: Effect[Any]) -> object:
         match action:
             case Send(request, permit, time_limit):
                 try:
@@ -257,6 +260,7 @@ class KISRestClient(BaseKISClient):
             case Sleep(seconds):
                 time.sleep(seconds)
                 return None
+        raise TypeError(f"the call flow yielded an unknown action: {action!r}")
 
     def _send(self, request: PreparedRequest, clock: AttemptClock) -> RawResponse:
         self._check_time_left(request, clock)

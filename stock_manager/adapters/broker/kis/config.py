@@ -22,7 +22,6 @@ request needs them. Every other invalid value raises :class:`KISConfigError` at 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -40,22 +39,26 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
-    DotEnvSettingsSource,
-    EnvSettingsSource,
     SettingsConfigDict,
 )
 from pydantic_settings.exceptions import SettingsError
-from pydantic_settings.sources import ENV_FILE_SENTINEL
 
+from ._config_checks import (
+    DOTENV,
+    KIS_DOMAINS,
+    app_key_preview,
+    describe,
+    env_var,
+    field_sources,
+    is_host,
+    is_kis_or_loopback,
+    missing,
+    refuse_hidden_characters,
+)
 from .errors import KISConfigError
 from .redaction import fingerprint, logger
 
-__all__ = ["KIS_DOMAINS", "MIN_SHARED_RATE", "KISConfig", "domain_digest"]
-
-KIS_DOMAINS: dict[str, str] = {
-    "real": "https://openapi.koreainvestment.com:9443",
-    "paper": "https://openapivts.koreainvestment.com:29443",
-}
+__all__ = ["KIS_DOMAINS", "MIN_SHARED_RATE", "KISConfig", "domain_digest", "env_var"]
 
 _DEFAULT_RATE = {"real": 20.0, "paper": 2.0}
 _ACCOUNT_RE = re.compile(r"^([0-9]{8})-?([0-9]{2})$")  # ASCII digits only: \d takes any script
@@ -78,55 +81,14 @@ _MAX_RETRIES = 100
 # the working directory may come with a checkout, the environment and arguments come from the user.
 _DESTINATION_FIELDS = ("base_url", "redis_url")
 _CREDENTIAL_FIELDS = ("kis_app_key", "kis_app_secret", "personalseckey")
-_DOTENV = ".env"
 # KIS app secrets are about 180 characters; a much shorter one is a truncated paste or a test
 # value, and a short secret can only be masked where it stands alone (see redaction).
 _PLAUSIBLE_SECRET_LENGTH = 16
-# Host names as the resolver takes them (underscores too: container names have them).
-_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
-
-# What to tell the user for each field, when its value is rejected.
-_FIXES: dict[str, str] = {
-    "kis_app_key": "the 36-character app key from the KIS developer portal",
-    "kis_app_secret": "the app secret from the KIS developer portal",
-    "environment": '"paper" (모의투자) or "real" (실전투자)',
-    "custtype": '"P" (individual) or "B" (corporate, needs the corporate headers)',
-    "base_url": (
-        "an http(s) URL without user or password, such as "
-        "https://openapi.koreainvestment.com:9443, or unset"
-    ),
-    "account_no": 'the account number as "NNNNNNNN-NN" (8 digits, dash, 2-digit product code)',
-    "timeout": "a positive number of seconds, at most 86400 (a day)",
-    "connect_timeout": "a positive number of seconds, at most 86400 (a day)",
-    "request_deadline": (
-        "a positive number of seconds for one attempt, at most 86400, or unset for the default"
-    ),
-    "max_reply_bytes": "a positive number of bytes, at most 1 GiB (default 4 MiB)",
-    "token_store": '"file" or "memory"',
-    "token_cache_dir": "a directory path, or unset for the user cache directory",
-    "token_refresh_margin": "a number of seconds, 0 to 86400",
-    "token_max_wait": "a number of seconds, 0 to 86400",
-    "token_issue_interval": "a number of seconds, 0 to 86400 (KIS: 60)",
-    "rate_limit_per_second": "requests per second, 0.001 to 1000000, or unset for the default",
-    "max_retries": "an integer, 0 to 100",
-    "retry_max_wait": "a number of seconds, 0 to 86400",
-    "redis_url": "a redis:// URL (no spaces or control characters)",
-    "redis_fallback_share": "a fraction of the rate limit, 0.001 to 1 (e.g. 0.25)",
-    "redis_probe_interval": "a positive number of seconds, at most 86400",
-    "redis_lease_ttl": "a positive number of seconds, at most 86400",
-}
 
 
 def domain_digest(base_url: str) -> str:
     """12 hex digits naming a REST domain in cache and Redis keys (a URL has no safe name)."""
     return hashlib.sha256(base_url.encode()).hexdigest()[:12]
-
-
-def env_var(field: str) -> str:
-    """The environment variable that feeds ``field``."""
-    if field.startswith("kis_"):
-        return field.upper()
-    return f"KIS_{field.upper()}"
 
 
 class KISConfig(BaseSettings):
@@ -190,7 +152,7 @@ class KISConfig(BaseSettings):
             super().__init__(**values)
         except ValidationError as exc:
             # pydantic's text echoes input values, which may be secrets.
-            problem: str | None = _describe(exc)
+            problem: str | None = describe(exc)
         except SettingsError as exc:
             problem = f"a KIS_* environment variable could not be parsed: {type(exc).__name__}"
         else:
@@ -205,14 +167,14 @@ class KISConfig(BaseSettings):
     def _destination_problem(self, init_kwargs: dict[str, Any]) -> str | None:
         """Why a server or Redis named by ``.env`` may not have credentials from a stronger
         source, or None."""
-        sources = _field_sources(type(self), init_kwargs)
-        if not any(source == _DOTENV for source in sources.values()):
+        sources = field_sources(type(self), init_kwargs)
+        if not any(source == DOTENV for source in sources.values()):
             return None
-        moved = [f for f in _DESTINATION_FIELDS if getattr(self, f) and sources.get(f) == _DOTENV]
+        moved = [f for f in _DESTINATION_FIELDS if getattr(self, f) and sources.get(f) == DOTENV]
         stronger = [
             f"{f} from {sources[f]}"
             for f in _CREDENTIAL_FIELDS
-            if getattr(self, f) and sources.get(f) not in (None, _DOTENV)
+            if getattr(self, f) and sources.get(f) not in (None, DOTENV)
         ]
         if not (moved and stronger):
             return None
@@ -232,7 +194,7 @@ class KISConfig(BaseSettings):
                 "kis_app_secret (KIS_APP_SECRET) is implausibly short (a KIS app secret is "
                 "about 180 characters): check that it is complete"
             )
-        if self.base_url and not _is_kis_or_loopback(self.base_url):
+        if self.base_url and not is_kis_or_loopback(self.base_url):
             logger.warning(
                 "base_url %s is neither a KIS domain nor a loopback address: the app key and "
                 "secret will be sent there",
@@ -288,7 +250,7 @@ class KISConfig(BaseSettings):
         # No message quotes the value: it may hold a password.
         if value is None:
             return None
-        _refuse_hidden_characters(value)
+        refuse_hidden_characters(value)
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http(s) URL with a host")
@@ -306,7 +268,7 @@ class KISConfig(BaseSettings):
             _ = url.host  # decodes xn-- labels: an IDNAError here would come at the first call
         except (httpx.InvalidURL, ValueError):  # IDNAError is a ValueError
             raise ValueError("is not a URL httpx can send to (check the host name)") from None
-        if not _is_host(url.raw_host.decode("ascii")):
+        if not is_host(url.raw_host.decode("ascii")):
             raise ValueError("must name a valid host name or IP address")
         return value.rstrip("/")
 
@@ -314,7 +276,7 @@ class KISConfig(BaseSettings):
     @classmethod
     def _check_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
-            _refuse_hidden_characters(value.get_secret_value())
+            refuse_hidden_characters(value.get_secret_value())
         return value
 
     @field_validator("token_cache_dir")
@@ -389,14 +351,14 @@ class KISConfig(BaseSettings):
     def app_key(self) -> str:
         """The app key; :class:`KISConfigError` if it is not configured."""
         if not self.kis_app_key:
-            raise KISConfigError(_missing("kis_app_key"))
+            raise KISConfigError(missing("kis_app_key"))
         return self.kis_app_key
 
     @property
     def app_secret(self) -> str:
         """The app secret in clear (never log it); :class:`KISConfigError` if not configured."""
         if self.kis_app_secret is None or not self.kis_app_secret.get_secret_value():
-            raise KISConfigError(_missing("kis_app_secret"))
+            raise KISConfigError(missing("kis_app_secret"))
         return self.kis_app_secret.get_secret_value()
 
     @property
@@ -416,108 +378,18 @@ class KISConfig(BaseSettings):
 
     def _account(self) -> tuple[str, str]:
         if not self.account_no:
-            raise KISConfigError(_missing("account_no"))
+            raise KISConfigError(missing("account_no"))
         cano, _, product = self.account_no.partition("-")
         return cano, product
 
     @field_serializer("kis_app_key")
     def _dump_app_key(self, value: str | None) -> str | None:
         # Dumps show what the repr shows; `config.app_key` still gives the key itself.
-        return _app_key_preview(value)
+        return app_key_preview(value)
 
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
             if name == "kis_app_key":
-                yield name, _app_key_preview(value)
+                yield name, app_key_preview(value)
             else:
                 yield name, value
-
-
-def _app_key_preview(value: str | None) -> str | None:
-    """The app key as logs, reprs and dumps show it: its first 4 characters."""
-    if value is None:
-        return None
-    return f"{value[:4]}…" if len(value) > 4 else "…"
-
-
-def _refuse_hidden_characters(value: str) -> None:
-    # urlsplit silently drops inner CR/LF/TAB, and httpx percent-encodes spaces: either way the
-    # URL used would not be the one written.
-    if any(ch.isspace() or not ch.isprintable() for ch in value):
-        raise ValueError("must not contain spaces, line breaks or control characters")
-
-
-def _is_host(host: str) -> bool:
-    """True for an IP literal or a host name of non-empty labels (as httpx IDNA-encoded it)."""
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        return True
-    name = host.removesuffix(".")
-    labels = name.split(".")
-    return (
-        len(name) <= 253
-        and all(_HOST_LABEL.match(label) for label in labels)
-        # An all-digit last label is a mistyped IP address (1.2.3.4.5), never a domain.
-        and not labels[-1].isdigit()
-    )
-
-
-def _is_kis_or_loopback(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").removesuffix(".").lower()
-    return _is_loopback_host(host) or any(
-        urlsplit(d).hostname == host for d in KIS_DOMAINS.values()
-    )
-
-
-def _is_loopback_host(host: str) -> bool:
-    """``localhost``, 127.0.0.0/8 or ``::1`` (no scope id, no IPv4-mapped form): the same set
-    as :func:`stock_manager.sandbox.loopback.is_loopback_host`, kept here because the client
-    never imports the sandbox; tests/reliability/test_hardening_config.py holds them equal."""
-    if host == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address):
-        return address == ipaddress.IPv6Address("::1") and address.scope_id is None
-    return address.is_loopback
-
-
-def _field_sources(cls: type[KISConfig], init_kwargs: dict[str, Any]) -> dict[str, str]:
-    """Which source supplied each field: "arguments", "the environment" or ".env" (the highest
-    that has it, as pydantic-settings merges them)."""
-    env_file = init_kwargs.get("_env_file", ENV_FILE_SENTINEL)
-    if env_file == ENV_FILE_SENTINEL:
-        env_file = cls.model_config.get("env_file")
-    sources: dict[str, str] = {}
-    if env_file is not None:
-        encoding = init_kwargs.get("_env_file_encoding")
-        dotenv = DotEnvSettingsSource(cls, env_file=env_file, env_file_encoding=encoding)()
-        sources.update(dict.fromkeys(dotenv, _DOTENV))
-    sources.update(dict.fromkeys(EnvSettingsSource(cls)(), "the environment"))
-    for name in init_kwargs:
-        if not name.startswith("_"):
-            sources[name.lower()] = "arguments"
-    return sources
-
-
-def _missing(field: str) -> str:
-    return f"{field} is not set: set {env_var(field)} or pass {field}=... ({_FIXES[field]})"
-
-
-def _describe(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors(include_input=False, include_url=False):
-        loc = [str(part) for part in error["loc"]]
-        field = loc[0].lower() if loc else ""
-        reason = str(error["msg"]).removeprefix("Value error, ")
-        if field in _FIXES:
-            problem = f"{field} ({env_var(field)}): {reason}; expected {_FIXES[field]}"
-        else:
-            problem = reason
-        problems.append(problem)
-    return "invalid KIS configuration: " + "; ".join(problems)

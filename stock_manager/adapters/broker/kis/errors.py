@@ -4,6 +4,8 @@
 
     KISError
     ├── KISConfigError                      bad or missing configuration
+    ├── KISTokenStoreError                  the token cache could not be used
+    │   └── KISRedisUnavailableError        Redis unreachable or refusing (the clients fall back)
     ├── KISUsageError                       a call was malformed; nothing was sent
     │   ├── KISUnknownAPIError              no such API in the catalog
     │   ├── KISPaperTradingUnsupportedError the API does not exist on the paper domain
@@ -31,13 +33,16 @@ never carry an app secret, token, approval key or hashkey.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 __all__ = [
+    "KIS_CODES",
     "KISAPIError",
     "KISAmbiguousOutcomeError",
     "KISBusinessError",
+    "KISCode",
     "KISConfigError",
     "KISConnectError",
     "KISCredentialsError",
@@ -48,14 +53,17 @@ __all__ = [
     "KISPaperTradingUnsupportedError",
     "KISProtocolError",
     "KISRateLimitError",
+    "KISRedisUnavailableError",
     "KISServerError",
     "KISTokenExpiredError",
     "KISTokenIssueThrottledError",
+    "KISTokenStoreError",
     "KISTransportError",
     "KISUnknownAPIError",
     "KISUsageError",
     "KISVariantError",
     "error_for",
+    "is_gateway_refusal",
 ]
 
 
@@ -65,6 +73,14 @@ class KISError(Exception):
 
 class KISConfigError(KISError):
     """The configuration is invalid or incomplete (the message names the field and the fix)."""
+
+
+class KISTokenStoreError(KISError):
+    """The token store could not be used (cache directory not writable, lock not obtained)."""
+
+
+class KISRedisUnavailableError(KISTokenStoreError):
+    """Redis could not be reached or refused a command (token store or request budget)."""
 
 
 class KISUsageError(KISError):
@@ -175,7 +191,9 @@ class KISAPIError(KISError):
         head = f"{self.code} {self.message}".strip()
         if where:
             head += f" ({', '.join(where)})"
-        return f"{head}: {_HINTS.get(self.code, self.hint)}"
+        known = KIS_CODES.get(self.code)
+        hint = known.hint if known is not None and known.hint is not None else self.hint
+        return f"{head}: {hint}"
 
 
 class KISCredentialsError(KISAPIError):
@@ -227,31 +245,60 @@ class KISBusinessError(KISAPIError):
     hint = "KIS refused the request; read its message"
 
 
-_CLASSES: dict[str, type[KISAPIError]] = {
-    "EGW00001": KISServerError,
-    "EGW00002": KISServerError,
-    "EGW00103": KISCredentialsError,
-    "EGW00105": KISCredentialsError,
-    "EGW02004": KISCredentialsError,
-    "EGW00121": KISInvalidTokenError,
-    "EGW00122": KISInvalidTokenError,
-    "EGW00123": KISTokenExpiredError,
-    "EGW00131": KISInvalidHashkeyError,
-    "EGW00133": KISTokenIssueThrottledError,
-    "EGW00201": KISRateLimitError,
-    "EGW00215": KISRateLimitError,
+@dataclass(frozen=True)
+class KISCode:
+    """What the client knows of one KIS error code."""
+
+    #: The exception class; None when it depends on the HTTP status (see :func:`error_for`).
+    cls: type[KISAPIError] | None = None
+    #: A fix specific to the code; None: the class's ``hint``.
+    hint: str | None = None
+    #: True for a gateway refusal: KIS refused the request before doing anything and will
+    #: refuse it again (a configuration or client bug), so it is never retried and never
+    #: ambiguous for an order. The per-second limit is not one: the same request passes later.
+    refusal: bool = False
+
+
+#: The one table of KIS codes: class, hint and whether the code is a gateway refusal.
+KIS_CODES: Mapping[str, KISCode] = {
+    "EGW00001": KISCode(KISServerError),
+    "EGW00002": KISCode(KISServerError),
+    "EGW00103": KISCode(KISCredentialsError, refusal=True),  # app key
+    "EGW00105": KISCode(KISCredentialsError, refusal=True),  # app secret
+    # Token rejected: the flow replays once with a fresh token.
+    "EGW00121": KISCode(KISInvalidTokenError, refusal=True),
+    "EGW00122": KISCode(KISInvalidTokenError, refusal=True),
+    "EGW00123": KISCode(KISTokenExpiredError, refusal=True),
+    "EGW00131": KISCode(KISInvalidHashkeyError, refusal=True),
+    "EGW00132": KISCode(hint="send content-type: application/json (a client bug)", refusal=True),
+    "EGW00133": KISCode(KISTokenIssueThrottledError, refusal=True),
+    "EGW00201": KISCode(KISRateLimitError),
+    "EGW00205": KISCode(
+        hint="the app key's credential type does not allow this call", refusal=True
+    ),
+    "EGW00206": KISCode(hint="the app key has no permission for this API", refusal=True),
+    "EGW00208": KISCode(hint="set KIS_CUSTTYPE to P (individual) or B (corporate)", refusal=True),
+    "EGW00210": KISCode(
+        hint="corporate (custtype B) customers cannot use paper trading: use the real domain",
+        refusal=True,
+    ),
+    "EGW00215": KISCode(KISRateLimitError),
+    "EGW02004": KISCode(
+        KISCredentialsError,
+        hint="the app key belongs to the other domain: check KIS_ENVIRONMENT",
+        refusal=True,
+    ),
+    "OPSQ0002": KISCode(
+        hint="check the TR_ID: it must exist for this path and this domain", refusal=True
+    ),
+    "OPSQ0003": KISCode(refusal=True),  # not offered in paper trading
 }
 
-# Codes whose class is generic but whose fix is specific enough to say.
-_HINTS: dict[str, str] = {
-    "EGW00132": "send content-type: application/json (a client bug)",
-    "EGW00205": "the app key's credential type does not allow this call",
-    "EGW00206": "the app key has no permission for this API",
-    "EGW00208": "set KIS_CUSTTYPE to P (individual) or B (corporate)",
-    "EGW00210": "corporate (custtype B) customers cannot use paper trading: use the real domain",
-    "EGW02004": "the app key belongs to the other domain: check KIS_ENVIRONMENT",
-    "OPSQ0002": "check the TR_ID: it must exist for this path and this domain",
-}
+
+def is_gateway_refusal(code: str) -> bool:
+    """True if KIS refuses with ``code`` before doing anything, and will refuse again."""
+    known = KIS_CODES.get(code)
+    return known is not None and known.refusal
 
 
 def error_for(
@@ -269,7 +316,8 @@ def error_for(
     with 200). An unknown code in an HTTP 200 reply is a business rejection; otherwise a 5xx
     without a known code is a server error and anything else a plain :class:`KISAPIError`.
     """
-    cls = _CLASSES.get(code)
+    known = KIS_CODES.get(code)
+    cls = known.cls if known is not None else None
     if cls is None:
         if status_code == 200:
             cls = KISBusinessError

@@ -1,7 +1,8 @@
-"""The sans-I/O core: KIS calls in, :class:`PreparedRequest` out (:mod:`.requests`); reply bytes
-in, a :class:`KISResponse` or a typed error out (:mod:`.replies`); the values they pass around
-(:mod:`.models`) and whether a failure is tried again (:mod:`.retry`). Nothing here opens a
-socket, starts a thread or knows the token machinery, so all of it is tested with plain values.
+"""The sans-I/O core: KIS calls in, :class:`PreparedRequest` out (:mod:`.requests`; :mod:`.oauth`
+for the requests that carry the app secret); reply bytes in, a :class:`KISResponse` or a typed
+error out (:mod:`.replies`); the values they pass around (:mod:`.models`) and whether a failure
+is tried again (:mod:`.retry`). Nothing here opens a socket, starts a thread or knows the token
+machinery, so all of it is tested with plain values.
 """
 
 from __future__ import annotations
@@ -13,6 +14,12 @@ from .models import (
     PreparedRequest,
     RawResponse,
 )
+from .oauth import (
+    build_approval_request,
+    build_hashkey_request,
+    build_revoke_request,
+    build_token_request,
+)
 from .replies import (
     parse_approval_key,
     parse_hashkey,
@@ -23,11 +30,7 @@ from .requests import (
     HEADER_VALUE,
     JSON_CONTENT_TYPE,
     KST,
-    build_approval_request,
-    build_hashkey_request,
     build_request,
-    build_revoke_request,
-    build_token_request,
     encode_body,
     resolve_url,
 )

@@ -188,5 +188,5 @@ def parse_approval_key(data: Mapping[str, Any]) -> str:
 def parse_hashkey(data: Mapping[str, Any]) -> str:
     """The ``HASH`` in a ``/uapi/hashkey`` reply (upper-case, as KIS sends it)."""
     value = _required_credential(data, "HASH", "the hashkey")
-    register_secret(value)
+    register_secret(value, short_lived=True)  # one per order: only the recent ones are kept
     return value

@@ -6,6 +6,9 @@ Two rules this module keeps for the I/O shells:
   before a request exists);
 * a body is serialised once (:func:`encode_body`): the hashkey is computed over, and the
   request sends, the very same bytes.
+
+The OAuth and hashkey requests, which carry the app secret in their body, are built in
+:mod:`.oauth`.
 """
 
 from __future__ import annotations
@@ -25,18 +28,16 @@ from ..errors import (
     KISForeignURLError,
     KISUsageError,
 )
-from .models import SECRET_HEADERS, AccessToken, PreparedRequest, new_gt_uid
+from .models import SECRET_HEADERS, PreparedRequest, new_gt_uid
 
 __all__ = [
     "HEADER_VALUE",
     "JSON_CONTENT_TYPE",
     "KST",
     "PreparedRequest",
-    "build_approval_request",
-    "build_hashkey_request",
     "build_request",
-    "build_revoke_request",
-    "build_token_request",
+    "check_credentials",
+    "credential_headers",
     "encode_body",
     "resolve_url",
 ]
@@ -166,7 +167,8 @@ def _unusable_credential(config: KISConfig) -> str | None:
     return next((name for name, value in values.items() if not HEADER_VALUE.fullmatch(value)), None)
 
 
-def _check_credentials(config: KISConfig) -> None:
+def check_credentials(config: KISConfig) -> None:
+    """:class:`KISConfigError` if a credential cannot travel in an HTTP header."""
     # The values are looked at in a frame that has returned before anything is raised: error
     # trackers record every frame's locals, and their scrubbers do not know "appsecret".
     field = _unusable_credential(config)
@@ -178,7 +180,7 @@ def _check_credentials(config: KISConfig) -> None:
         )
 
 
-def _credential_headers(config: KISConfig) -> dict[str, str]:
+def credential_headers(config: KISConfig) -> dict[str, str]:
     """``appkey`` and ``appsecret`` (and a corporate customer's ``personalseckey``).
 
     Called last when building a request, after every check that can raise, so that no frame of
@@ -193,7 +195,7 @@ def _credential_headers(config: KISConfig) -> dict[str, str]:
 
 
 def _gateway_headers(config: KISConfig, tr_id: str | None, tr_cont: str) -> dict[str, str]:
-    """The gateway's headers, credentials left out (:func:`_credential_headers` adds them)."""
+    """The gateway's headers, credentials left out (:func:`credential_headers` adds them)."""
     headers = {"content-type": JSON_CONTENT_TYPE}
     if tr_id:
         headers["tr_id"] = tr_id
@@ -211,7 +213,7 @@ def _gateway_headers(config: KISConfig, tr_id: str | None, tr_cont: str) -> dict
 
 # Headers that frame the message or steer the connection: the HTTP library sets them from the
 # request itself. A caller's copy would be sent as is (httpx keeps ``content-length: 2`` on an
-# 8-byte body) and h11 would fail only once the head was on the wire; see base._NOT_SENT.
+# 8-byte body) and h11 would fail only once the head was on the wire; see _base._NOT_SENT.
 _FRAMING_HEADERS = frozenset(
     {
         "connection",
@@ -262,7 +264,7 @@ def build_request(
     headers: Mapping[str, str] | None = None,
     catalog: Catalog | None = None,
 ) -> PreparedRequest:
-    """Turn one KIS call into a :class:`PreparedRequest` (no token yet unless ``token`` is given).
+    """Turn one KIS call into a :class:`PreparedRequest` (without the token: the shells add it).
 
     ``url`` is a path on the configured domain (or an absolute URL on it); with ``api_id`` it may
     be omitted. The catalog supplies the TR_ID (``tr_id=`` overrides it), whether a token is
@@ -324,9 +326,9 @@ def build_request(
     for name, value in {**plain, **extra}.items():
         _check_header_value(name, value)
     if auth != "none":
-        _check_credentials(config)
+        check_credentials(config)
     # Nothing below raises: the credentials join last. The caller's headers still win.
-    credentials = _credential_headers(config) if auth != "none" else {}
+    credentials = credential_headers(config) if auth != "none" else {}
     request = PreparedRequest(
         method=method,
         url=full_url,
@@ -350,78 +352,3 @@ def _check_header_value(name: str, value: str) -> None:
             f"header {name}{shown} must be visible ASCII, with spaces or tabs only between "
             "characters (none leading or trailing, no line breaks); nothing was sent"
         )
-
-
-def _oauth_request(config: KISConfig, api_id: str, body: Mapping[str, Any]) -> PreparedRequest:
-    # The callers have checked the credentials (_check_credentials), so encoding cannot fail
-    # in a frame that holds them.
-    spec = get_catalog().get(api_id)
-    full_url, path, _ = resolve_url(config.rest_base_url, spec.path)
-    return PreparedRequest(
-        method=spec.method,
-        url=full_url,
-        path=path,
-        headers={"content-type": JSON_CONTENT_TYPE},
-        content=encode_body(body),
-        api=spec,
-        is_order=False,
-        needs_token=False,
-        rate_limited=spec.rate_limited,
-        body=None,  # it holds the app secret
-    )
-
-
-def build_token_request(config: KISConfig) -> PreparedRequest:
-    """``POST /oauth2/tokenP``: issue an access token."""
-    _check_credentials(config)
-    return _oauth_request(
-        config,
-        "인증-001",
-        {
-            "grant_type": "client_credentials",
-            "appkey": config.app_key,
-            "appsecret": config.app_secret,
-        },
-    )
-
-
-def build_revoke_request(config: KISConfig, token: AccessToken) -> PreparedRequest:
-    """``POST /oauth2/revokeP``: revoke ``token``."""
-    _check_credentials(config)
-    return _oauth_request(
-        config,
-        "인증-002",
-        {"appkey": config.app_key, "appsecret": config.app_secret, "token": token.value},
-    )
-
-
-def build_approval_request(config: KISConfig) -> PreparedRequest:
-    """``POST /oauth2/Approval``: a websocket approval key (the secret goes in ``secretkey``)."""
-    _check_credentials(config)
-    return _oauth_request(
-        config,
-        "실시간-000",
-        {
-            "grant_type": "client_credentials",
-            "appkey": config.app_key,
-            "secretkey": config.app_secret,
-        },
-    )
-
-
-def build_hashkey_request(config: KISConfig, content: bytes) -> PreparedRequest:
-    """``POST /uapi/hashkey`` over exactly ``content``, the body about to be signed."""
-    _check_credentials(config)
-    spec = get_catalog().get("Hashkey")
-    full_url, path, _ = resolve_url(config.rest_base_url, spec.path)
-    return PreparedRequest(
-        method="POST",
-        url=full_url,
-        path=path,
-        headers={"content-type": JSON_CONTENT_TYPE, **_credential_headers(config)},
-        content=content,
-        api=spec,
-        is_order=False,
-        needs_token=False,
-        rate_limited=spec.rate_limited,
-    )

@@ -1,7 +1,7 @@
 """``RetryPolicy``: whether a failed attempt is tried again, and after how long.
 
-A small frozen value with no I/O, consulted by the call flow (:mod:`.flow`) after each failure.
-What may be retried depends on what the catalog says about the request:
+A small frozen value with no I/O, consulted by the call flow (:mod:`.._flow`) after each
+failure. What may be retried depends on what the catalog says about the request:
 
 =====================================================  ==============  ======================
 failure                                                GET, idempotent  order (catalog POST
@@ -15,13 +15,13 @@ any EGW gateway code in an HTTP 200 reply              (as its code)    ambiguou
 no connection could be made (nothing was sent)         retry            retry
 timeout or connection dropped after sending            retry            ambiguous
 500 EGW00001 / EGW00002, other 5xx, unreadable reply   retry            ambiguous
-a gateway refusal (credentials, hashkey, custtype,     raise            raise
-TR_ID, ...) or any 4xx
+a gateway refusal (``refusal`` in                      raise            raise
+:data:`~..errors.KIS_CODES`) or any 4xx
 a business rejection (HTTP 200, rt_cd != "0")          raise            raise
 =====================================================  ==============  ======================
 
 "ambiguous" means the order may have been executed: the flow raises
-:class:`~.errors.KISAmbiguousOutcomeError` and never resends it. ``EGW00121``/``EGW00123``
+:class:`~..errors.KISAmbiguousOutcomeError` and never resends it. ``EGW00121``/``EGW00123``
 (token rejected) are handled by the flow itself: one replay with a fresh token, not counted
 here (for an order only on a gateway refusal: a code in an HTTP 200 is ambiguous).
 Retries are bounded by ``max_retries`` and by ``max_wait`` seconds since the first attempt;
@@ -42,35 +42,14 @@ from ..errors import (
     KISRateLimitError,
     KISServerError,
     KISTransportError,
+    is_gateway_refusal,
 )
 
 if TYPE_CHECKING:
     from ..config import KISConfig
     from . import PreparedRequest
 
-__all__ = ["GATEWAY_REFUSALS", "RetryPolicy", "answered_behind_gateway"]
-
-#: Codes with which KIS refuses a request before doing anything, and will refuse it again:
-#: configuration or client bugs. Never retried, and never ambiguous for an order.
-GATEWAY_REFUSALS = frozenset(
-    {
-        "EGW00103",  # app key
-        "EGW00105",  # app secret
-        "EGW00121",  # token invalid (the flow replays once with a fresh token)
-        "EGW00122",
-        "EGW00123",  # token expired (likewise)
-        "EGW00131",  # hashkey
-        "EGW00132",  # content-type
-        "EGW00133",  # token issuance throttled
-        "EGW00205",  # credential type
-        "EGW00206",  # no permission for this API
-        "EGW00208",  # custtype
-        "EGW00210",  # corporate on paper
-        "EGW02004",  # wrong domain for the key
-        "OPSQ0002",  # unknown TR_ID (없는 서비스 코드)
-        "OPSQ0003",  # not offered in paper trading
-    }
-)
+__all__ = ["RetryPolicy", "answered_behind_gateway"]
 
 
 @dataclass(frozen=True)
@@ -139,7 +118,7 @@ class RetryPolicy:
             return True
         if isinstance(outcome, KISAPIError):
             status = outcome.status_code or 0
-            return status >= 500 and outcome.code not in GATEWAY_REFUSALS
+            return status >= 500 and not is_gateway_refusal(outcome.code)
         return False
 
     def delay(self, attempt: int) -> float:

@@ -1,39 +1,40 @@
-"""``FallbackRateLimiter``: the Redis-shared budget, and a local share while Redis is out.
+"""``FallbackRateLimiter``: the Redis-shared rate limiter, and a local share while Redis is out.
 
-The limiter :func:`~.budgets.create_rate_limiter` builds when ``redis_url`` is set. It has
+The limiter :func:`~.shared.create_rate_limiter` builds when ``redis_url`` is set. It has
 three modes, each switch made without ever letting the processes of one app key together
 exceed KIS's limit, provided no more than ``1 / share`` of them run (4 at the default 0.25):
 
-* ``redis``: every request takes a slot of the shared :class:`~.redis_budget.RedisRateLimiter`.
-* ``local`` (Redis failed): a fresh :class:`~.local_budget.LocalRateLimiter` at
+* ``redis``: every request takes a slot of the shared :class:`~.redis.RedisRateLimiter`.
+* ``local`` (Redis failed): a fresh :class:`~.local.LocalRateLimiter` at
   ``rate x share``. Its first request waits until two periods plus ``settle`` seconds after
   the failure, because callers of other processes may still hold slots granted by Redis just
   before (a slot lets its caller send up to a period later) and the failure hid them.
 * ``grace`` (a probe found Redis again): requests take a local slot *and* a Redis one for
   ``probe_interval`` + a period + ``settle`` seconds. Every other process probes within one
   ``probe_interval``, so by the time this one drops its local share, the others have stopped
-  sending on local budgets alone and everything they send is counted in Redis.
+  sending on local limiters alone and everything they send is counted in Redis.
 
 Redis failures never reach the caller; a shared slot not found within ``max_wait`` does,
 as :class:`KISRateLimitError` (nothing sent), and whatever ends a wait (that, a cancellation)
 gives back the local slot already taken. Outage warnings come from the shared
-:class:`~.redis_link.RedisLink` (once per outage per process).
+:class:`~.._redis_link.RedisLink` (once per outage per process).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from .._redis_link import KISRedisUnavailableError, RedisLink, shared_link
+from .._redis_link import RedisLink, shared_link
 from ..config import domain_digest
+from ..errors import KISRedisUnavailableError
 from ..redaction import logger
-from .base import Permit
+from .base import Permit, handle_issued_by
 from .local import LocalRateLimiter, slots_for
 from .redis import RedisRateLimiter
 
@@ -45,7 +46,19 @@ __all__ = ["FallbackRateLimiter", "budget_name", "redis_rate_limiter"]
 
 Mode = Literal["redis", "local", "grace"]
 
-_limiter_ids = itertools.count()
+
+@dataclass(frozen=True)
+class _FallbackPermits:
+    """The handle of a :class:`FallbackRateLimiter` permit: the permits it took underneath.
+
+    ``local`` is the local limiter that issued ``local_permit`` (the mode may have moved on,
+    and dropped that limiter, by the time the permit comes back).
+    """
+
+    issuer: FallbackRateLimiter
+    local: LocalRateLimiter | None
+    local_permit: Permit | None
+    shared_permit: Permit | None
 
 
 class _Route(NamedTuple):
@@ -55,7 +68,7 @@ class _Route(NamedTuple):
 
 
 class FallbackRateLimiter:
-    """``shared`` while Redis answers; a local budget at ``local_rate`` while it does not."""
+    """``shared`` while Redis answers; a local limiter at ``local_rate`` while it does not."""
 
     def __init__(
         self,
@@ -69,7 +82,6 @@ class FallbackRateLimiter:
         self.local_rate = local_rate
         self.settle = settle
         self._clock = clock
-        self._id = next(_limiter_ids)
         self._lock = threading.Lock()
         self._mode: Mode = "redis"
         self._local: LocalRateLimiter | None = None
@@ -144,28 +156,26 @@ class FallbackRateLimiter:
 
     def release(self, permit: Permit) -> None:
         """The request of ``permit`` is over: give its slots back."""
-        parts = self._parts(permit)
-        if parts is None:
+        handle = handle_issued_by(permit, _FallbackPermits, self)
+        if handle is None:
             return
-        local, local_permit, shared_permit = parts
-        if local is not None and local_permit is not None:
-            local.release(local_permit)
+        if handle.local is not None and handle.local_permit is not None:
+            handle.local.release(handle.local_permit)
         # While the link is down the slot is unreachable; Redis reclaims it after hold_limit.
-        if shared_permit is not None and self.link.up:
+        if handle.shared_permit is not None and self.link.up:
             with contextlib.suppress(KISRedisUnavailableError):
-                self.shared.release(shared_permit)
+                self.shared.release(handle.shared_permit)
 
     async def arelease(self, permit: Permit) -> None:
         """The request of ``permit`` is over (Redis is called from a worker thread)."""
-        parts = self._parts(permit)
-        if parts is None:
+        handle = handle_issued_by(permit, _FallbackPermits, self)
+        if handle is None:
             return
-        local, local_permit, shared_permit = parts
-        if local is not None and local_permit is not None:
-            local.release(local_permit)
-        if shared_permit is not None and self.link.up:
+        if handle.local is not None and handle.local_permit is not None:
+            handle.local.release(handle.local_permit)
+        if handle.shared_permit is not None and self.link.up:
             with contextlib.suppress(KISRedisUnavailableError):
-                await self.shared.arelease(shared_permit)
+                await self.shared.arelease(handle.shared_permit)
 
     # -- modes ---------------------------------------------------------------------------------
 
@@ -199,36 +209,28 @@ class FallbackRateLimiter:
     def _permit(
         self, route: _Route, local_permit: Permit | None, shared_permit: Permit | None
     ) -> Permit:
-        return Permit((self._id, route.local, local_permit, shared_permit))
-
-    def _parts(
-        self, permit: Permit
-    ) -> tuple[LocalRateLimiter | None, Permit | None, Permit | None] | None:
-        handle = permit.handle
-        if not (isinstance(handle, tuple) and len(handle) == 4 and handle[0] == self._id):
-            return None
-        _, local, local_permit, shared_permit = handle
-        return local, local_permit, shared_permit
+        return Permit(_FallbackPermits(self, route.local, local_permit, shared_permit))
 
     def __repr__(self) -> str:
         return f"FallbackRateLimiter({self.shared!r}, local_rate={self.local_rate:g})"
 
 
 def budget_name(key: BudgetKey) -> str:
-    """The Redis name of a budget: environment, app-key fingerprint, digest of the base URL."""
+    """The Redis name of a shared rate limiter: environment, app-key fingerprint, digest of the
+    base URL."""
     domain = domain_digest(key.base_url)
     return f"{key.environment.lower()}-{key.app_key_fingerprint.lower()}-{domain}"
 
 
 def redis_rate_limiter(key: BudgetKey, config: KISConfig) -> FallbackRateLimiter:
-    """The budget for ``config.redis_url``: shared in Redis, a local share as fallback."""
+    """The rate limiter for ``config.redis_url``: shared in Redis, a local share as fallback."""
     rate = config.requests_per_second
     # A permit lives through its caller's sleep (at most a period, 1/rate below 1/s) and one
     # HTTP exchange (connect, write, read); past that its process is presumed gone.
     hold_limit = 2 * max(1.0, 1 / rate) + config.connect_timeout + 3 * config.timeout + 10.0
     # KISConfig refused a rate below MIN_SHARED_RATE with redis_url set. A caller waits at
     # most retry_max_wait for a slot, and at least a few periods (a queue of a few rounds is
-    # normal): a budget held by others past that fails the call, unsent, instead of hanging it.
+    # normal): a limiter held by others past that fails the call, unsent, instead of hanging it.
     _, period = slots_for(rate)
     shared = RedisRateLimiter(
         shared_link(config),

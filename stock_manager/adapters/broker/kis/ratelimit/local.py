@@ -1,28 +1,23 @@
-"""``LocalRateLimiter``: one process's request budget, shared by its threads and tasks.
+"""``LocalRateLimiter``: one process's rate limiter, shared by its threads and tasks.
 
-The budget is ``capacity`` slots (20 for 20/s). A request takes a slot; the slot rests for
+The limiter holds ``capacity`` slots (20 for 20/s). A request takes a slot; the slot rests for
 ``period`` seconds (1.0 for 20/s) counted from the *reply* to that request, then serves the next
 one. KIS sees at most ``capacity`` arrivals in any ``period``-long window whatever the latency,
 GIL or scheduling delays between taking a slot and the bytes leaving: two requests that used
 the same slot arrive at least one period apart, because the first arrived before its reply and
-the second left after its slot's rest. The cost is the round trip per slot and period (a few
-milliseconds on loopback, so about 99% of the limit).
+the second left after its slot's rest. The cost is one round trip per slot and period.
 
 Waiting never polls: a caller takes the slot that rests least (or, when every slot has a
 request in flight, queues and is handed the next released slot, first come first served), then
-sleeps once until that slot's rest is over. Threads sleep with ``time.sleep``; tasks with
-``asyncio.sleep``, and are woken across threads with ``call_soon_threadsafe``, so threads and
-tasks on any loops share one budget.
+sleeps once until that slot's rest is over. Threads sleep with ``sleep`` (``time.sleep``);
+tasks with ``async_sleep`` (``asyncio.sleep``), and are woken across threads with
+``call_soon_threadsafe``, so threads and tasks on any loops share one limiter. ``clock``,
+``sleep`` and ``async_sleep`` are injectable so a test can let periods pass without waiting.
 
-Why not a library: pyrate-limiter 4.5 and limits 5.8 count a request when it is admitted, and
-neither can count from the reply. ``python -m benchmarks.rate_limit --limiter all`` (16 threads
-against the sandbox's real 20/s window, same run, same machine) measured: limits' moving window
-tripped EGW00201 30 times in 10 s; our own slots counted from the grant ("ours-at-send") 29
-times, so an exact 1.0 s window is not enough; pyrate-limiter kept clear in 10 s thanks to its
-50 ms admission buffer but sustains only 95% of the limit, tripped EGW00201 10 times in a 30 s
-run, and 16 times in 10 s when half the requests reach the server 80 ms late (``--jitter
-0.08``). This limiter: 100% of the window (98.8% sustained) with zero EGW00201 in all three;
-with the 80 ms late arrivals it sustains 92.5%, the price of never guessing the network delay.
+Why not a library: pyrate-limiter and limits count a request when it is admitted, and neither
+can count from the reply; an admission-time window trips EGW00201 when requests reach the
+server late. ``python -m benchmarks.rate_limit --limiter all`` compares them against the
+sandbox's real window; the figures of the last run are in ``benchmarks/results/``.
 """
 
 from __future__ import annotations
@@ -35,20 +30,28 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import NamedTuple
 
-from .base import Permit
+from .base import Permit, handle_issued_by
 
 __all__ = ["LocalRateLimiter", "slots_for"]
-
-_limiter_ids = itertools.count()
 
 
 class _Grant(NamedTuple):
     slot: int
     generation: int
     free_at: float
+
+
+@dataclass(frozen=True)
+class _LocalSlot:
+    """The handle of a :class:`LocalRateLimiter` permit: which slot, taken which time."""
+
+    issuer: LocalRateLimiter
+    slot: int
+    generation: int  # a stale permit of the slot's previous holder frees nothing
 
 
 class _Waiter:
@@ -66,9 +69,9 @@ def _positive(value: object) -> bool:
 
 
 def slots_for(rate: float, window: float = 1.0) -> tuple[int, float]:
-    """(capacity, period in seconds) of a budget of ``rate`` per ``window``: ``floor(rate x
+    """(capacity, period in seconds) of a limit of ``rate`` per ``window``: ``floor(rate x
     window)`` slots (at least 1), each resting ``capacity / rate`` seconds. One rule for the
-    local and the Redis budget."""
+    local and the Redis rate limiter."""
     capacity = max(1, math.floor(rate * window + 1e-9))
     return capacity, capacity / rate
 
@@ -85,7 +88,8 @@ class LocalRateLimiter:
     window)`` slots (at least 1) and ``period`` is ``capacity / rate`` seconds, so an integer
     rate gives exactly N requests in any second and 0.5 gives one request per two seconds.
     ``margin`` adds seconds to every rest, for a server that might count a request after it
-    has answered it (KIS does not: the arrival is what counts).
+    has answered it (KIS does not: the arrival is what counts). ``clock`` (monotonic seconds),
+    ``sleep`` and ``async_sleep`` default to the real ones.
     """
 
     def __init__(
@@ -95,6 +99,8 @@ class LocalRateLimiter:
         window: float = 1.0,
         margin: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if not _positive(rate):
             raise ValueError(f"rate must be a positive number of requests per second, not {rate!r}")
@@ -106,7 +112,8 @@ class LocalRateLimiter:
         self.capacity, self.period = slots_for(self.rate, window)
         self.margin = float(margin)
         self._clock = clock
-        self._id = next(_limiter_ids)
+        self._sleep = sleep
+        self._async_sleep = async_sleep
         self._generations = itertools.count()
         self._lock = threading.Lock()
         self._start = clock()
@@ -136,7 +143,7 @@ class LocalRateLimiter:
         delay = grant.free_at - self._clock()
         if delay > 0:
             try:
-                time.sleep(delay)
+                self._sleep(delay)
             except BaseException:
                 self._give_back(grant)
                 raise
@@ -164,7 +171,7 @@ class LocalRateLimiter:
         delay = grant.free_at - self._clock()
         if delay > 0:
             try:
-                await asyncio.sleep(delay)
+                await self._async_sleep(delay)
             except BaseException:
                 self._give_back(grant)
                 raise
@@ -173,15 +180,14 @@ class LocalRateLimiter:
     def release(self, permit: Permit) -> None:
         """The request of ``permit`` is over: its slot rests for one period from now."""
         free_at = self._clock() + self.period + self.margin
-        handle = permit.handle
-        if not (isinstance(handle, tuple) and len(handle) == 3 and handle[0] == self._id):
+        handle = handle_issued_by(permit, _LocalSlot, self)
+        if handle is None:
             return
-        _, slot, generation = handle
         with self._lock:
-            if self._busy.get(slot) != generation:
+            if self._busy.get(handle.slot) != handle.generation:
                 return  # released already
-            del self._busy[slot]
-            self._hand_over(slot, free_at)
+            del self._busy[handle.slot]
+            self._hand_over(handle.slot, free_at)
 
     async def arelease(self, permit: Permit) -> None:
         """The request of ``permit`` is over (never blocks: the bookkeeping is in memory)."""
@@ -248,7 +254,7 @@ class LocalRateLimiter:
                 self._hand_over(grant.slot, grant.free_at)
 
     def _permit(self, grant: _Grant) -> Permit:
-        return Permit((self._id, grant.slot, grant.generation))
+        return Permit(_LocalSlot(self, grant.slot, grant.generation), granted_at=self._clock())
 
     @property
     def in_flight(self) -> int:

@@ -1,6 +1,6 @@
-"""``RedisRateLimiter``: one app key's request budget shared through Redis by every process.
+"""``RedisRateLimiter``: one app key's rate limiter, shared through Redis by every process.
 
-The same slots as :class:`~.local_budget.LocalRateLimiter`, kept in Redis: ``capacity`` slots
+The same slots as :class:`~.local.LocalRateLimiter`, kept in Redis: ``capacity`` slots
 (20 for 20/s), each resting ``period`` seconds counted from the *reply* to its last request.
 That is what keeps KIS's window (N arrivals in any second) safe whatever the latency between
 taking a slot and the request's arrival: two requests on one slot arrive at least a period
@@ -15,139 +15,62 @@ not matter; a caller only ever sleeps for a duration Redis computed.
   it a poll later has lost nothing.
 * **release**: a script puts the slot back, resting from now (Redis's now: after the reply).
 * A taken slot not released within ``hold_limit`` (its process died) is reclaimed, resting
-  from the reclaim. A budget whose keys vanished (Redis restarted or flushed) is recreated
+  from the reclaim. A limiter whose keys vanished (Redis restarted or flushed) is recreated
   under a new *epoch*; a process that knew the old one recreates it rested for a period, and
   permits of the old epoch are ignored on release.
-* Every process follows the budget Redis holds, whatever rate it runs (a mismatch is warned
-  about once), unless it is no sane budget at all: malformed, a capacity outside 1..100000, a
-  period outside 1 ms..1 h, or a rate below :data:`~.config.MIN_SHARED_RATE`. Only then does
+* Every process follows the limiter Redis holds, whatever rate it runs (a mismatch is warned
+  about once), unless it is no sane limiter at all: malformed, a capacity outside 1..100000, a
+  period outside 1 ms..1 h, or a rate below :data:`~..config.MIN_SHARED_RATE`. Only then does
   the acquiring process replace it with its own, rested for a period, with a warning. (Two
-  processes of different sane rates must not replace each other's budget: each replacement
+  processes of different sane rates must not replace each other's limiter: each replacement
   wipes the other's busy slots, and the limit could be exceeded.)
   No caller waits more than ``max_wait`` for a slot; past it :class:`KISRateLimitError`
   says so, and nothing was sent.
 
 Keys (hash-tagged for Redis Cluster): ``<prefix>:{budget-<name>}:meta|idle|busy|grants``,
 where ``<name>`` holds the environment, the app key's fingerprint and a digest of the base
-URL; never the key. Every Redis failure raises :class:`~.redis_link.KISRedisUnavailableError`;
-:mod:`.fallback_budget` turns it into a local budget.
+URL; never the key (the ``budget-`` in the keys is kept: renaming it would orphan live state).
+The Lua scripts are in :mod:`._redis_scripts`. Every Redis failure raises
+:class:`~.._redis_link.KISRedisUnavailableError`; :mod:`.fallback` turns it into a local limiter.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import math
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .._redis_link import KISRedisUnavailableError, RedisLink, RedisReplyError, ScriptArg
+from .._redis_link import DEFAULT_PREFIX, RedisLink, RedisReplyError, ScriptArg
 from ..config import MIN_SHARED_RATE
-from ..errors import KISRateLimitError
+from ..errors import KISRateLimitError, KISRedisUnavailableError
 from ..redaction import logger
-from ..tokens.redis import DEFAULT_PREFIX
-from .base import Permit
+from ._redis_scripts import ACQUIRE, RELEASE
+from .base import Permit, handle_issued_by
 from .local import slots_for
 
 __all__ = ["RedisRateLimiter"]
-
-_limiter_ids = itertools.count()
-
-_NOW = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-"""
-
-# KEYS: meta, idle, busy, grants.
-# ARGV: capacity, period_ms, hold_ms, key_ttl_ms, new epoch, rested (1/0), poll_ms,
-# floor (the slowest shared rate, requests per second).
-# Returns {slot, generation, wait_ms, capacity, period_ms, epoch, replaced (1/0)}; slot -1:
-# none, wait = when to look again. Only a budget outside absolute bounds (a stray period_ms, a
-# rate below the floor) is replaced by ours, rested for a period: a budget at 0.01/s would hold
-# every process of the app key. Any sane budget is followed, whatever our own rate.
-_ACQUIRE = (
-    _NOW
-    + """
-local meta = redis.call('HMGET', KEYS[1], 'capacity', 'period_ms', 'epoch')
-local capacity, period, epoch = tonumber(meta[1]), tonumber(meta[2]), meta[3]
-local floor, replaced = tonumber(ARGV[8]), 0
-local plausible = capacity and period and capacity >= 1 and capacity <= 100000
-  and capacity == math.floor(capacity) and period >= 1 and period <= 3600000
-  and capacity * 1000 / period >= floor * (1 - 1e-9)
-if epoch and not plausible then replaced = 1 end
-if not plausible or not epoch then
-  capacity, period, epoch = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[5]
-  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
-  redis.call('HSET', KEYS[1], 'capacity', capacity, 'period_ms', period, 'epoch', epoch)
-  local start = now
-  if ARGV[6] == '1' or replaced == 1 then start = now + period end
-  for slot = 0, capacity - 1 do redis.call('ZADD', KEYS[2], start, slot) end
-elseif redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3]) < capacity then
-  for slot = 0, capacity - 1 do
-    if not redis.call('ZSCORE', KEYS[2], slot) and not redis.call('ZSCORE', KEYS[3], slot) then
-      redis.call('HDEL', KEYS[4], slot)
-      redis.call('ZADD', KEYS[2], now + period, slot)
-    end
-  end
-end
-for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
-for _, slot in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)) do
-  redis.call('ZREM', KEYS[3], slot)
-  redis.call('HDEL', KEYS[4], slot)
-  redis.call('ZADD', KEYS[2], now + period, slot)
-end
-local head = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-if #head == 0 then
-  -- No taken slot comes back before its caller has sent: look again then, or after a poll.
-  local retry, soonest = tonumber(ARGV[7]), nil
-  for _, grant in ipairs(redis.call('HVALS', KEYS[4])) do
-    local send_at = tonumber(string.match(grant, ':(%d+)$'))
-    if send_at and (soonest == nil or send_at < soonest) then soonest = send_at end
-  end
-  if soonest and soonest - now > retry then retry = soonest - now end
-  return {-1, 0, retry, capacity, period, epoch, replaced}
-end
-local slot, free_at = head[1], tonumber(head[2])
-redis.call('ZREM', KEYS[2], slot)
-local generation = redis.call('HINCRBY', KEYS[1], 'generation', 1)
-local send_at = math.max(now, free_at)
-redis.call('ZADD', KEYS[3], send_at + tonumber(ARGV[3]), slot)
-redis.call('HSET', KEYS[4], slot, generation .. ':' .. send_at)
-redis.call('PEXPIRE', KEYS[3], ARGV[4])
-redis.call('PEXPIRE', KEYS[4], ARGV[4])
-return {tonumber(slot), generation, send_at - now, capacity, period, epoch, replaced}
-"""
-)
-
-# KEYS: meta, idle, busy, grants. ARGV: slot, generation, epoch, used (1/0), margin_ms.
-# A used slot rests a period from now (+1 ms for TIME's truncation to milliseconds); an
-# unused one (the caller gave up before sending) keeps the rest it had.
-_RELEASE = (
-    _NOW
-    + """
-local meta = redis.call('HMGET', KEYS[1], 'period_ms', 'epoch')
-if meta[2] ~= ARGV[3] then return 0 end
-local grant = redis.call('HGET', KEYS[4], ARGV[1])
-if not grant then return 0 end
-local generation, send_at = string.match(grant, '^(%d+):(%d+)$')
-if generation ~= ARGV[2] then return 0 end
-local free_at = tonumber(send_at)
-if ARGV[4] == '1' then free_at = now + tonumber(meta[1]) + tonumber(ARGV[5]) + 1 end
-redis.call('HDEL', KEYS[4], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('ZADD', KEYS[2], free_at, ARGV[1])
-return 1
-"""
-)
 
 
 class _Answer(NamedTuple):
     slot: int  # -1: no slot free
     generation: int
     wait: float  # seconds: until the slot may be used, or until looking again
+    epoch: str
+
+
+@dataclass(frozen=True)
+class _RedisSlot:
+    """The handle of a :class:`RedisRateLimiter` permit: its slot under one epoch of the
+    shared state (a permit of a vanished epoch frees nothing)."""
+
+    issuer: RedisRateLimiter
+    slot: int
+    generation: int
     epoch: str
 
 
@@ -158,7 +81,7 @@ class _Reply(NamedTuple):
     capacity: int
     period_ms: int
     epoch: str
-    replaced: bool  # the shared budget was implausible and this call replaced it with ours
+    replaced: bool  # the shared limiter was implausible and this call replaced it with ours
 
 
 def _parse_acquire(reply: Any) -> _Reply:
@@ -188,7 +111,7 @@ def _text(value: Any) -> str:
 class RedisRateLimiter:
     """At most ``rate`` requests per second for every process sharing ``name`` in Redis.
 
-    ``window``/``margin`` as for :class:`~.local_budget.LocalRateLimiter`. ``hold_limit``
+    ``window``/``margin`` as for :class:`~.local.LocalRateLimiter`. ``hold_limit``
     bounds how long a permit may stay out (sleep before sending plus the request) before its
     slot is presumed lost with its process; keep it above the HTTP timeout.
     """
@@ -215,7 +138,7 @@ class RedisRateLimiter:
             if not (isinstance(value, int | float) and 0 < value < math.inf):
                 raise ValueError(f"{label} must be a positive number, not {value!r}")
         if rate < MIN_SHARED_RATE:
-            # Slower than the floor, this budget would be replaced by every other process.
+            # Slower than the floor, this limiter would be replaced by every other process.
             raise ValueError(f"rate must be at least {MIN_SHARED_RATE:g}/s, not {rate!r}")
         if not name or not name.replace("-", "").isalnum():
             raise ValueError("a budget name is letters, digits and dashes")
@@ -231,9 +154,8 @@ class RedisRateLimiter:
         self.keys = [f"{base}:meta", f"{base}:idle", f"{base}:busy", f"{base}:grants"]
         self._period_ms = math.ceil(self.period * 1000)
         self._key_ttl_ms = int(max(3600.0, 2 * (self.hold_limit + self.period)) * 1000)
-        self._acquire_script = link.client.register_script(_ACQUIRE)
-        self._release_script = link.client.register_script(_RELEASE)
-        self._id = next(_limiter_ids)
+        self._acquire_script = link.client.register_script(ACQUIRE)
+        self._release_script = link.client.register_script(RELEASE)
         self._epoch: str | None = None
         self._shared = (self.capacity, self._period_ms)  # what Redis last said it runs
         self._warned_mismatch = False
@@ -316,11 +238,9 @@ class RedisRateLimiter:
 
     def release(self, permit: Permit) -> None:
         """The request of ``permit`` is over: its slot rests for one period from now."""
-        handle = permit.handle
-        if not (isinstance(handle, tuple) and len(handle) == 4 and handle[0] == self._id):
-            return
-        _, slot, generation, epoch = handle
-        self._release(slot, generation, epoch, used=True)
+        handle = handle_issued_by(permit, _RedisSlot, self)
+        if handle is not None:
+            self._release(handle.slot, handle.generation, handle.epoch, used=True)
 
     async def arelease(self, permit: Permit) -> None:
         """The request of ``permit`` is over (the script runs in a worker thread)."""
@@ -365,7 +285,7 @@ class RedisRateLimiter:
             _in_thread(self._give_back, answer)
 
     def _note(self, reply: _Reply) -> None:
-        """Warn when the shared budget was reset, or runs at another rate than ours."""
+        """Warn when the shared limiter was reset, or runs at another rate than ours."""
         epoch, capacity, period_ms = reply.epoch, reply.capacity, reply.period_ms
         with self._lock:
             previous, self._epoch = self._epoch, epoch
@@ -402,7 +322,7 @@ class RedisRateLimiter:
             )
 
     def _permit(self, answer: _Answer) -> Permit:
-        return Permit((self._id, answer.slot, answer.generation, answer.epoch))
+        return Permit(_RedisSlot(self, answer.slot, answer.generation, answer.epoch))
 
     def __repr__(self) -> str:
         return (
@@ -413,4 +333,6 @@ class RedisRateLimiter:
 
 def _in_thread(function: Any, *args: Any) -> None:
     """Run a short Redis call without blocking an event loop or waiting for it."""
-    threading.Thread(target=function, args=args, name="kis-budget-give-back", daemon=True).start()
+    threading.Thread(
+        target=function, args=args, name="kis-rate-limit-give-back", daemon=True
+    ).start()

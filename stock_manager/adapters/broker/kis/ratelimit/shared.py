@@ -1,15 +1,15 @@
-"""One request budget per (environment, base URL, app key) per process.
+"""One rate limiter per (environment, base URL, app key) per process.
 
 KIS limits each app key, not each client: two clients, sixteen threads and a dozen tasks using
-one key must draw from one budget. :func:`shared_rate_limiter` returns the same
-:class:`~.ratelimit.RateLimiter` object for every configuration with the same
+one key must draw from one limiter. :func:`shared_rate_limiter` returns the same
+:class:`~.base.RateLimiter` object for every configuration with the same
 :class:`BudgetKey`; the clients call it unless given ``rate_limiter=`` explicitly.
 
 >>> shared_rate_limiter(config) is shared_rate_limiter(other_config_same_key)
 True
 
-Which backend a new budget gets is decided by :func:`create_rate_limiter`: a process-local
-:class:`~.local_budget.LocalRateLimiter` at ``config.requests_per_second``, or with
+Which backend a new limiter gets is decided by :func:`create_rate_limiter`: a process-local
+:class:`~.local.LocalRateLimiter` at ``config.requests_per_second``, or with
 ``redis_url`` one shared by every process through Redis; a registry can be built with another
 factory.
 """
@@ -39,7 +39,7 @@ logger = get_logger("stock_manager.kis.ratelimit")
 
 @dataclass(frozen=True)
 class BudgetKey:
-    """Whose budget: the domain (environment and base URL) and the app key's fingerprint.
+    """Whose rate limiter: the domain (environment and base URL) and the app key's fingerprint.
 
     ``str(key)`` is safe to log and to use as a shared-store key: it holds the SHA-256
     fingerprint of the app key, never the key.
@@ -51,7 +51,7 @@ class BudgetKey:
 
     @classmethod
     def for_config(cls, config: KISConfig) -> BudgetKey:
-        """The budget ``config`` draws from (:class:`KISConfigError` without an app key)."""
+        """The rate limiter ``config`` draws from (:class:`KISConfigError` without an app key)."""
         return cls(
             environment=config.environment,
             base_url=config.rest_base_url.rstrip("/").lower(),
@@ -62,13 +62,13 @@ class BudgetKey:
         return f"{self.environment}:{self.base_url}:{self.app_key_fingerprint}"
 
 
-#: Builds the limiter of a budget seen for the first time.
+#: Builds the limiter of a key seen for the first time.
 RateLimiterFactory = Callable[[BudgetKey, KISConfig], RateLimiter]
 
 
 def create_rate_limiter(key: BudgetKey, config: KISConfig) -> RateLimiter:
-    """The default backend: a process-local budget at ``config.requests_per_second``; with
-    ``redis_url``, one shared through Redis by every process (:mod:`.fallback_budget`)."""
+    """The default backend: a process-local limiter at ``config.requests_per_second``; with
+    ``redis_url``, one shared through Redis by every process (:mod:`.fallback`)."""
     if config.redis_url is not None:
         # Imported only when chosen: redis-py is an optional dependency.
         from .fallback import redis_rate_limiter  # noqa: PLC0415
@@ -81,55 +81,55 @@ class RateLimiterRegistry:
     """Hands out one limiter per :class:`BudgetKey`, creating it on first use. Thread-safe.
 
     The first configuration to ask for a key sets its rate; a later one asking for another
-    rate gets the same budget (two budgets for one key would together exceed KIS's limit) and
+    rate gets the same limiter (two limiters for one key would together exceed KIS's limit) and
     a warning.
     """
 
     def __init__(self, factory: RateLimiterFactory = create_rate_limiter) -> None:
         self._factory = factory
         self._lock = threading.Lock()
-        self._budgets: dict[BudgetKey, tuple[RateLimiter, float]] = {}
+        self._limiters: dict[BudgetKey, tuple[RateLimiter, float]] = {}
 
     def get(self, config: KISConfig) -> RateLimiter:
         """The limiter shared by every client configured with ``config``'s key and domain."""
         key = BudgetKey.for_config(config)
         rate = config.requests_per_second
         with self._lock:
-            entry = self._budgets.get(key)
+            entry = self._limiters.get(key)
             if entry is None:
                 limiter = self._factory(key, config)
-                self._budgets[key] = (limiter, rate)
+                self._limiters[key] = (limiter, rate)
                 logger.debug("request budget %s: %g/s (%r)", key, rate, limiter)
                 return limiter
-        limiter, budget_rate = entry
-        if rate != budget_rate:
+        limiter, first_rate = entry
+        if rate != first_rate:
             logger.warning(
                 "request budget %s already runs at %g/s; rate_limit_per_second=%g is ignored "
                 "(one app key has one budget per process)",
                 key,
-                budget_rate,
+                first_rate,
                 rate,
             )
         return limiter
 
     def forget(self, config: KISConfig) -> bool:
-        """Drop the budget of ``config``'s key (the next client starts a fresh one)."""
+        """Drop the limiter of ``config``'s key (the next client starts a fresh one)."""
         with self._lock:
-            return self._budgets.pop(BudgetKey.for_config(config), None) is not None
+            return self._limiters.pop(BudgetKey.for_config(config), None) is not None
 
     def clear(self) -> None:
-        """Drop every budget."""
+        """Drop every limiter."""
         with self._lock:
-            self._budgets.clear()
+            self._limiters.clear()
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._budgets)
+            return len(self._limiters)
 
 
 default_registry = RateLimiterRegistry()
 
 
 def shared_rate_limiter(config: KISConfig) -> RateLimiter:
-    """The process-wide budget for ``config``'s (environment, base URL, app key)."""
+    """The process-wide rate limiter for ``config``'s (environment, base URL, app key)."""
     return default_registry.get(config)

@@ -2,24 +2,25 @@
 
 :class:`TokenCache` holds a manager's settings and its in-memory token;
 :meth:`TokenCache.refresh_plan` is the cold path as a generator of steps (load the stored
-entry, issue, pause, save) that :class:`~.tokens.TokenManager` performs with blocking calls and
-:class:`~.tokens.AsyncTokenManager` with ``await``, both while holding the store's lock for the
-key. The managers differ only in how they wait.
+entry, issue, sleep, save) that :class:`~.managers.TokenManager` performs with blocking calls
+and :class:`~.managers.AsyncTokenManager` with ``await`` (through the drivers of
+:mod:`.._drive`), both while holding the store's lock for the key. The managers differ only in
+how they wait.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
-from ..errors import KISTokenIssueThrottledError
+from .._drive import Effect, Effects, Sleep, ask
+from ..errors import KISTokenIssueThrottledError, KISTokenStoreError
 from ..protocol.models import AccessToken
 from ..redaction import logger, register_secret
 from .store import (
     ACCESS_TOKEN,
-    KISTokenStoreError,
     MemoryTokenStore,
     TokenEntry,
     TokenKey,
@@ -33,10 +34,8 @@ if TYPE_CHECKING:
 __all__ = [
     "Issue",
     "Load",
-    "Pause",
     "Plan",
     "Save",
-    "Step",
     "TokenCache",
     "TokenSettings",
     "entry_of",
@@ -55,31 +54,24 @@ def utcnow() -> datetime:
 
 
 @dataclass(frozen=True)
-class Load:
+class Load(Effect[TokenEntry | None]):
     """Read the stored entry of the key; the result is a ``TokenEntry`` or None."""
 
 
 @dataclass(frozen=True)
-class Issue:
+class Issue(Effect[AccessToken]):
     """Ask KIS for a new token; the result is an ``AccessToken`` (or KIS's error)."""
 
 
 @dataclass(frozen=True)
-class Pause:
-    """Wait ``seconds`` (KIS refused an issuance this soon)."""
-
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Save:
+class Save(Effect[bool]):
     """Store ``entry`` through the lease; the result is False if the lease was lost."""
 
     entry: TokenEntry
 
 
-Step = Load | Issue | Pause | Save
-Plan = Generator[Step, Any, AccessToken]
+#: The cold path: yields :class:`Load`, :class:`Issue`, :class:`Save` and :class:`Sleep`.
+Plan = Effects[Effect[Any], AccessToken]
 
 
 class TokenSettings(TypedDict):
@@ -92,7 +84,7 @@ class TokenSettings(TypedDict):
 
 
 def settings_from(config: KISConfig) -> TokenSettings:
-    """The token settings of a :class:`~.config.KISConfig`."""
+    """The token settings of a :class:`~..config.KISConfig`."""
     return TokenSettings(
         refresh_margin=config.token_refresh_margin,
         issue_interval=config.token_issue_interval,
@@ -212,12 +204,12 @@ class TokenCache:
         the last known issuance has passed (at most ``max_wait``), look again, and issue once
         more. Never more than two issuance attempts.
         """
-        entry: TokenEntry | None = yield Load()
+        entry = yield from ask(Load())
         candidate = self._best(entry)
         if candidate is not None and self._valid(candidate, self.refresh_margin):
             return self._hold(candidate)
         try:
-            token: AccessToken = yield Issue()
+            token = yield from ask(Issue())
         except KISTokenIssueThrottledError as refused:
             pause = self._pause_after_refusal(entry)
             if candidate is not None:
@@ -242,15 +234,15 @@ class TokenCache:
                 self.issue_interval,
                 pause,
             )
-            yield Pause(pause)
-            entry = yield Load()
+            yield from ask(Sleep(pause))  # KIS refused an issuance this soon
+            entry = yield from ask(Load())
             candidate = self._best(entry)
             if candidate is not None and self._valid(candidate, self.refresh_margin):
                 return self._hold(candidate)
-            token = yield Issue()
+            token = yield from ask(Issue())
         logger.info("%s issued, expires at %s", self.key.name, token.expires_at.isoformat())
         try:
-            if not (yield Save(entry_of(self.key, token))):
+            if not (yield from ask(Save(entry_of(self.key, token)))):
                 logger.warning(
                     "%s: the store lock was lost; the new token is kept in memory only",
                     self.key.name,

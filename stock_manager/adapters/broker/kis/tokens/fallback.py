@@ -1,10 +1,10 @@
 """``FallbackTokenStore``: Redis while it answers, the local store while it does not.
 
-The store :func:`~.token_store.make_token_store` builds when ``redis_url`` is set. Every
-operation goes to :class:`~.redis_store.RedisTokenStore` while the process's
-:class:`~.redis_link.RedisLink` is up; when a command fails the link goes down (one warning)
-and operations go to the local store that ``token_store`` names (the file store by default,
-which still serialises the processes of one machine), until a probe finds Redis again.
+The store :func:`~stock_manager.adapters.broker.kis.tokens.make_token_store` builds when
+``redis_url`` is set. Every operation goes to :class:`~.redis.RedisTokenStore` while the
+process's :class:`~.._redis_link.RedisLink` is up; when a command fails the link goes down (one
+warning) and operations go to the local store that ``token_store`` names (the file store by
+default, which still serialises the processes of one machine), until a probe finds Redis again.
 
 Tokens saved in Redis are mirrored into the local store, so an outage, or a restart during
 one, finds the current token locally instead of asking KIS for another; a load that finds
@@ -17,10 +17,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
-from .._redis_link import KISRedisUnavailableError, RedisLink, shared_link
+from .._redis_link import RedisLink, shared_link
+from ..errors import KISRedisUnavailableError, KISTokenStoreError
 from ..redaction import logger
 from .redis import RedisTokenStore
-from .store import KISTokenStoreError, TokenEntry, TokenKey, TokenLease, TokenStore
+from .store import TokenEntry, TokenKey, TokenLease, TokenStore
 
 if TYPE_CHECKING:
     from ..config import KISConfig

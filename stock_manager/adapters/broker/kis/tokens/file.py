@@ -1,9 +1,9 @@
 """``FileTokenStore``: one JSON file per token key, shared by every process of the user.
 
 Layout: ``<user cache dir>/stock-manager/tokens/<key name>.json`` (or ``token_cache_dir``), the
-directory 0700 and the files 0600. The directory must be the user's own and not a symlink
-(else :class:`KISTokenStoreError`); an entry is read only from a regular file, never through a
-symlink, and never past 64 KiB. Each entry is written whole to a temporary file in the same
+directory 0700 and the files 0600. The directory must be the user's own and not a symlink (else
+:class:`~..errors.KISTokenStoreError`); an entry is read only from a regular file, never through
+a symlink, and never past 64 KiB. Each entry is written whole to a temporary file in the same
 directory, flushed to disk and renamed over the old one, so a reader sees the old entry or the
 new one, never half of one. Issuance is serialised across processes by a ``filelock`` lock file
 beside the entry. A damaged or unreadable entry is logged (never its content) and treated as
@@ -25,11 +25,11 @@ from pathlib import Path
 import platformdirs
 from filelock import FileLock, Timeout
 
+from ..errors import KISTokenStoreError
 from ..redaction import logger
 from .store import (
     MAX_ENTRY_BYTES,
     DirectLease,
-    KISTokenStoreError,
     TokenEntry,
     TokenKey,
     TokenLease,

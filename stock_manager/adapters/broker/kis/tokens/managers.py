@@ -1,7 +1,7 @@
 """Access tokens and approval keys: one issuance per key, shared by threads, tasks and processes.
 
 :class:`TokenManager` (threads) and :class:`AsyncTokenManager` (asyncio tasks) hand out the
-current credential of one :class:`~.token_store.TokenKey`:
+current credential of one :class:`~.store.TokenKey`:
 
 * **Hot path**: a token held in memory and not within ``refresh_margin`` of its expiry is
   returned at once: no file I/O, no cross-process lock.
@@ -30,13 +30,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..errors import KISInvalidTokenError
-from ..protocol.models import APPROVAL_KEY_LIFETIME, AccessToken, approval_key_token
+from .._drive import Effect, Sleep, arun, run
+from ..errors import KISInvalidTokenError, KISTokenStoreError
+from ..protocol.models import AccessToken
 from ..redaction import logger
-from ._plan import Issue, Load, Pause, Plan, Save, TokenCache, settings_from, token_of, utcnow
+from ._plan import Issue, Load, Plan, Save, TokenCache, settings_from, token_of, utcnow
 from .store import (
     ACCESS_TOKEN,
-    KISTokenStoreError,
     TokenKey,
     TokenKind,
     TokenLease,
@@ -46,20 +46,14 @@ from .store import (
 if TYPE_CHECKING:
     from ..config import KISConfig
 
-__all__ = [
-    "APPROVAL_KEY_LIFETIME",
-    "AccessToken",
-    "AsyncTokenManager",
-    "TokenManager",
-    "approval_key_token",
-]
+__all__ = ["AsyncTokenManager", "TokenManager"]
 
 
 class TokenManager(TokenCache):
     """The current credential of one key for a thread-safe client; issues only when needed.
 
     ``issue`` asks KIS for a new token, ``revoke`` revokes one. Without a ``store`` the manager
-    keeps its token in a private :class:`~.token_store.MemoryTokenStore`.
+    keeps its token in a private :class:`~.store.MemoryTokenStore`.
     """
 
     def __init__(
@@ -150,30 +144,20 @@ class TokenManager(TokenCache):
             return True
 
     def _perform(self, plan: Plan, lease: TokenLease) -> AccessToken:
-        result: Any = None
-        error: Exception | None = None
-        try:
-            while True:
-                try:
-                    step = plan.throw(error) if error is not None else plan.send(result)
-                except StopIteration as done:
-                    token: AccessToken = done.value
-                    return token
-                result, error = None, None
-                try:
-                    match step:
-                        case Load():
-                            result = self.store.load(self.key)
-                        case Issue():
-                            result = self._issue()
-                        case Pause(seconds):
-                            self._sleep(seconds)
-                        case Save(entry):
-                            result = lease.save(entry)
-                except Exception as exc:  # handed to the plan, which decides
-                    error = exc
-        finally:
-            plan.close()
+        def perform(step: Effect[Any]) -> object:
+            match step:
+                case Load():
+                    return self.store.load(self.key)
+                case Issue():
+                    return self._issue()
+                case Sleep(seconds):
+                    self._sleep(seconds)
+                    return None
+                case Save(entry):
+                    return lease.save(entry)
+            raise TypeError(f"the token plan yielded an unknown step: {step!r}")
+
+        return run(plan, perform)
 
 
 class AsyncTokenManager(TokenCache):
@@ -267,30 +251,20 @@ class AsyncTokenManager(TokenCache):
             return True
 
     async def _perform(self, plan: Plan, lease: TokenLease) -> AccessToken:
-        result: Any = None
-        error: Exception | None = None
-        try:
-            while True:
-                try:
-                    step = plan.throw(error) if error is not None else plan.send(result)
-                except StopIteration as done:
-                    token: AccessToken = done.value
-                    return token
-                result, error = None, None
-                try:
-                    match step:
-                        case Load():
-                            result = await asyncio.to_thread(self.store.load, self.key)
-                        case Issue():
-                            result = await self._issue()
-                        case Pause(seconds):
-                            await self._sleep(seconds)
-                        case Save(entry):
-                            result = await asyncio.to_thread(lease.save, entry)
-                except Exception as exc:  # handed to the plan, which decides
-                    error = exc
-        finally:
-            plan.close()
+        async def perform(step: Effect[Any]) -> object:
+            match step:
+                case Load():
+                    return await asyncio.to_thread(self.store.load, self.key)
+                case Issue():
+                    return await self._issue()
+                case Sleep(seconds):
+                    await self._sleep(seconds)
+                    return None
+                case Save(entry):
+                    return await asyncio.to_thread(lease.save, entry)
+            raise TypeError(f"the token plan yielded an unknown step: {step!r}")
+
+        return await arun(plan, perform)
 
 
 def _stored(store: TokenStore, key: TokenKey) -> AccessToken | None:

@@ -14,8 +14,8 @@ holder, so a holder whose lease expired (a long pause, a partition) cannot overw
 a newer holder saved; its save returns False instead. Waiters poll the lease every
 ``poll_interval`` (50 ms), bounded by the lock timeout.
 
-Every Redis failure raises :class:`~.redis_link.KISRedisUnavailableError` (a
-:class:`KISTokenStoreError`); :mod:`.fallback_store` turns it into local operation.
+Every Redis failure raises :class:`~..errors.KISRedisUnavailableError` (a
+:class:`~..errors.KISTokenStoreError`); :mod:`.fallback` turns it into local operation.
 """
 
 from __future__ import annotations
@@ -29,20 +29,19 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from .._redis_link import KISRedisUnavailableError, RedisLink, RedisReplyError, ScriptArg
+from .._redis_link import DEFAULT_PREFIX, RedisLink, RedisReplyError, ScriptArg
+from ..errors import KISRedisUnavailableError, KISTokenStoreError
 from ..redaction import logger
 from .store import (
     MAX_ENTRY_BYTES,
-    KISTokenStoreError,
     TokenEntry,
     TokenKey,
     TokenLease,
     decode_entry,
 )
 
-__all__ = ["DEFAULT_PREFIX", "RedisTokenStore"]
+__all__ = ["RedisTokenStore"]
 
-DEFAULT_PREFIX = "stock-manager"
 TOMBSTONE_TTL = 86_400.0  # KIS's issuance limit counts a minute; a day is plenty
 
 # Take the lease, or say how long it still has: {1, 0} or {0, pttl}.

@@ -2,13 +2,14 @@
 
 A :class:`TokenStore` maps a :class:`TokenKey` (what was issued, for which environment, domain
 and app key) to a :class:`TokenEntry` (the value, its expiry and when it was issued). The
-token managers in :mod:`.tokens` only touch a store on their cold path: the first call, a
+token managers (:mod:`.managers`) only touch a store on their cold path: the first call, a
 refresh, a token KIS rejected, ``revoke()``.
 
-Implementations: :class:`MemoryTokenStore` here (one process), :class:`~.file_store.FileTokenStore`
-(the default: one file per key in the user cache directory), and with ``redis_url``
-:class:`~.redis_store.RedisTokenStore` in front of one of them (:mod:`.fallback_store`);
-:func:`make_token_store` is the one place that picks a store from the config.
+This module holds the protocol and :class:`MemoryTokenStore` (one process); the other
+implementations build on it: :class:`~.file.FileTokenStore` (the default: one file per key in
+the user cache directory) and, with ``redis_url``, :class:`~.redis.RedisTokenStore` in front of
+one of them (:mod:`.fallback`). :func:`~stock_manager.adapters.broker.kis.tokens.make_token_store`,
+above them all in the package, is the one place that picks a store from the config.
 
 Keys never hold the raw app key (only its SHA-256 fingerprint) and entries never hold the app
 secret. A discarded token leaves a *tombstone*: an entry without a value that keeps
@@ -26,7 +27,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 from ..config import domain_digest
-from ..errors import KISError
+from ..errors import KISTokenStoreError
 from ..protocol.models import is_credential_value
 
 if TYPE_CHECKING:
@@ -35,9 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ACCESS_TOKEN",
     "APPROVAL_KEY",
-    "PROCESS_MEMORY_STORE",
     "DirectLease",
-    "KISTokenStoreError",
     "MemoryTokenStore",
     "TokenEntry",
     "TokenKey",
@@ -45,7 +44,6 @@ __all__ = [
     "TokenLease",
     "TokenStore",
     "decode_entry",
-    "make_token_store",
     "token_lock_timeout",
 ]
 
@@ -58,10 +56,6 @@ ENTRY_FORMAT = 1
 #: larger one is damage, and is not parsed (nor, from a file, read past this size).
 MAX_ENTRY_BYTES = 64 * 1024
 _KINDS: dict[str, TokenKind] = {kind: kind for kind in (ACCESS_TOKEN, APPROVAL_KEY)}
-
-
-class KISTokenStoreError(KISError):
-    """The token store could not be used (cache directory not writable, lock not obtained)."""
 
 
 @dataclass(frozen=True)
@@ -295,36 +289,3 @@ def token_lock_timeout(config: KISConfig) -> float:
     """
     attempt = config.retry_max_wait + config.timeout + config.connect_timeout
     return config.token_max_wait + 2 * attempt + 5.0
-
-
-def make_token_store(config: KISConfig) -> TokenStore:
-    """The store ``config.token_store`` names: ``"file"`` (default) or ``"memory"`` (the
-    process's one :data:`PROCESS_MEMORY_STORE`; construct a :class:`MemoryTokenStore` for a
-    private one).
-
-    With ``redis_url`` set, Redis comes first and that store is the fallback while Redis is
-    unavailable (:class:`~.fallback_store.FallbackTokenStore`).
-    """
-    local = _local_token_store(config)
-    if config.redis_url is None:
-        return local
-    # Imported only when chosen: redis-py is an optional dependency.
-    from .fallback import redis_token_store  # noqa: PLC0415
-
-    return redis_token_store(config, local)
-
-
-#: The store ``token_store="memory"`` means: one per process, as documented, so a second
-#: client of the same key adopts the first one's token instead of asking KIS again (EGW00133:
-#: a minute's stall, and on real KIS a KakaoTalk message per issuance). Entries are keyed by
-#: base URL and app-key fingerprint, so clients of other keys or servers never mix.
-PROCESS_MEMORY_STORE = MemoryTokenStore()
-
-
-def _local_token_store(config: KISConfig) -> TokenStore:
-    if config.token_store == "memory":  # noqa: S105 (a store kind, not a secret)
-        return PROCESS_MEMORY_STORE
-    # Imported here because file_store builds on this module.
-    from .file import FileTokenStore  # noqa: PLC0415
-
-    return FileTokenStore(config.token_cache_dir, lock_timeout=token_lock_timeout(config))
