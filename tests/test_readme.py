@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from stock_manager.adapters.broker import kis
 from stock_manager.adapters.broker.kis import KISConfig
-from stock_manager.adapters.broker.kis.config import env_var
+from stock_manager.adapters.broker.kis._config_checks import env_var
 from stock_manager.cli import app
 from stock_manager.sandbox import KISSandbox
 

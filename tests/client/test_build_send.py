@@ -4,6 +4,7 @@ sandbox over loopback."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 
 import pytest
@@ -12,6 +13,7 @@ from stock_manager.adapters.broker.kis import (
     AsyncKISRestClient,
     KISAmbiguousOutcomeError,
     KISConfig,
+    KISForeignURLError,
     KISRestClient,
     KISUsageError,
     PreparedRequest,
@@ -123,3 +125,45 @@ def test_async_build_sign_send_a_query_and_an_order_once(
     assert stats["requests"][ORDER_PATH] == 2  # one placed, one lost: neither sent twice
     assert len(stats["orders"]) == 2
     assert stats["tokens_issued"] == 1
+
+
+# -- a request handed in from outside is vetted, not trusted ----------------------------------
+
+
+def test_an_edited_order_that_claims_to_be_a_query_is_still_sent_once(
+    sandbox_factory: Callable[..., KISSandbox], config_for: ConfigFor
+) -> None:
+    sb = sandbox_factory("paper")
+    config = config_for(sb, max_retries=3)
+    with KISRestClient(config) as client:
+        # Flags edited (or a PreparedRequest built by hand): the catalog says it is an order.
+        disguised = dataclasses.replace(_buy(client, config), is_order=False)
+        client.access_token()
+        sb.set_faults(ORDER_PATH, drop_after_rate=1.0)  # processed, then the reply is lost
+        with pytest.raises(KISAmbiguousOutcomeError):
+            client.send(disguised)
+    assert len(sb.stats()["orders"]) == 1  # never retried as if it were a query
+
+
+def test_a_request_pointed_at_another_host_never_gets_the_token(
+    paper_sandbox: KISSandbox, config_for: ConfigFor
+) -> None:
+    with KISRestClient(config_for(paper_sandbox)) as client:
+        request = client.build_request("GET", api_id="inquire-price", params=PRICE)
+        elsewhere = dataclasses.replace(request, url="http://127.0.0.1:9" + PRICE_PATH)
+        with pytest.raises(KISForeignURLError):
+            client.send(elsewhere)
+        with pytest.raises(KISForeignURLError):
+            client.sign(dataclasses.replace(_buy(client, client.config), url=elsewhere.url))
+    assert paper_sandbox.stats()["tokens_issued"] == 0
+
+
+def test_a_request_built_for_another_app_key_is_refused_unsent(
+    paper_sandbox: KISSandbox, config_for: ConfigFor
+) -> None:
+    other = config_for(paper_sandbox, kis_app_key="B" * 36)
+    with KISRestClient(other) as builder, KISRestClient(config_for(paper_sandbox)) as client:
+        request = builder.build_request("GET", api_id="inquire-price", params=PRICE)
+        with pytest.raises(KISUsageError, match="another app key"):
+            client.send(request)
+    assert paper_sandbox.stats()["requests"] == {}

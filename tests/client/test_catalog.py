@@ -1,6 +1,6 @@
 """The API catalog and get_tr_id (no network).
 
-Expected TR_IDs are written out here from KIS-PROTOCOL.md's table, independently of
+Expected TR_IDs are written out here from KIS's published TR_ID table, independently of
 catalog.json, so a typo on either side fails.
 """
 

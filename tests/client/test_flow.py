@@ -23,17 +23,19 @@ from stock_manager.adapters.broker.kis import (
     KISTransportError,
     RetryPolicy,
 )
-from stock_manager.adapters.broker.kis._drive import Effect, arun, ask, run
+from stock_manager.adapters.broker.kis._drive import Effect, Sleep, arun, ask, run
 from stock_manager.adapters.broker.kis._flow import (
     AcquireBudget,
     DropToken,
     GetToken,
-    RawResponse,
     Send,
-    Sleep,
     exchange,
 )
-from stock_manager.adapters.broker.kis.protocol import build_hashkey_request, build_request
+from stock_manager.adapters.broker.kis.protocol import (
+    RawResponse,
+    build_hashkey_request,
+    build_request,
+)
 
 CONFIG = KISConfig(
     _env_file=None,

@@ -80,8 +80,8 @@ def test_when_every_slot_is_in_flight_a_caller_waits_for_a_release() -> None:
     got: list[Permit] = []
     waiter = threading.Thread(target=lambda: got.append(limiter.acquire()))
     waiter.start()
-    clock.advance(60)
-    waiter.join(0.1)
+    clock.advance(60)  # a minute of the limiter's time passes...
+    waiter.join(0.3)  # ...and real time too, so a waiter woken by time alone would be done
     assert waiter.is_alive() and not got  # no release, no permit, however long it waits
     released = clock.monotonic()
     limiter.release(held)

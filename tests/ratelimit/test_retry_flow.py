@@ -18,16 +18,19 @@ from stock_manager.adapters.broker.kis import (
     KISTransportError,
     RetryPolicy,
 )
+from stock_manager.adapters.broker.kis._drive import Sleep
 from stock_manager.adapters.broker.kis._flow import (
     AcquireBudget,
     Flow,
     GetToken,
-    RawResponse,
     Send,
-    Sleep,
     exchange,
 )
-from stock_manager.adapters.broker.kis.protocol import build_hashkey_request, build_request
+from stock_manager.adapters.broker.kis.protocol import (
+    RawResponse,
+    build_hashkey_request,
+    build_request,
+)
 from stock_manager.adapters.broker.kis.protocol.models import KISResponse
 from stock_manager.adapters.broker.kis.ratelimit import Permit
 

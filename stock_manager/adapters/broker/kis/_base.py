@@ -12,14 +12,14 @@ under one deadline, and ``iter_pages`` builds each page's request from its :clas
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from ._attempt import AttemptClock, ReplyReader, deadline_error
 from ._flow import Flow, call_ends_at, check_deadline, exchange
 from .catalog import Catalog, get_catalog
 from .config import KISConfig
@@ -29,7 +29,6 @@ from .protocol import (
     KISResponse,
     PageCursor,
     PreparedRequest,
-    RawResponse,
     build_approval_request,
     build_hashkey_request,
     build_revoke_request,
@@ -38,12 +37,13 @@ from .protocol import (
     parse_approval_key,
     parse_hashkey,
     parse_token_grant,
+    resolve_url,
 )
 from .protocol import build_request as prepare_request
 from .protocol.retry import RetryPolicy
 from .redaction import logger, redact, register_secret
 
-__all__ = ["AttemptClock", "BaseKISClient", "ReplyReader", "deadline_error"]
+__all__ = ["BaseKISClient"]
 
 # Failures that happen before a byte of the request is on the wire. LocalProtocolError: h11
 # checks the request head before producing any of its bytes, but it also raises once the head
@@ -169,6 +169,38 @@ class BaseKISClient:
             )
 
         return page_request
+
+    def _vetted(self, request: PreparedRequest) -> PreparedRequest:
+        """``request`` as this client will treat it, for :meth:`send` and :meth:`sign`.
+
+        A request comes from outside there, perhaps built by hand, by another client or edited
+        with ``dataclasses.replace``, so its flags are not trusted: it must go to this client's
+        domain (else :class:`KISForeignURLError`: the token never leaves), carry this client's
+        app key if any, and it is an order, a token call and rate limited as the catalog says
+        (a POST the catalog does not know is an order): an order is never retried as a query.
+        """
+        if not isinstance(request, PreparedRequest):
+            raise KISUsageError(
+                f"send() and sign() take a PreparedRequest from build_request(), "
+                f"not {type(request).__name__}"
+            )
+        _, path, _ = resolve_url(self.config.rest_base_url, request.url)
+        appkey = request.headers.get("appkey")
+        if appkey is not None and appkey != self.config.app_key:
+            raise KISUsageError(
+                "the request carries another app key (built by another client?): build it with "
+                "this client's build_request(). Nothing was sent"
+            )
+        spec = self.catalog.find(request.method, path)
+        order = spec.order if spec is not None else request.method == "POST"
+        return replace(
+            request,
+            path=path,
+            api=spec,
+            is_order=order or request.is_order,
+            needs_token=spec.auth == "token" if spec is not None else True,
+            rate_limited=spec.rate_limited if spec is not None else True,
+        )
 
     # -- flows (no I/O: the subclasses perform the actions) ------------------------------------
 
@@ -307,89 +339,4 @@ class BaseKISClient:
             request.tr_id or "-",
             outcome,
             elapsed * 1000,
-        )
-
-
-def deadline_error(request: PreparedRequest, limit: float, cause: str) -> KISTransportError:
-    """The attempt took longer than ``limit`` seconds (``cause``: where it stood)."""
-    return KISTransportError(
-        f"no complete reply to {request.method} {request.path} within the {limit:g} s deadline "
-        f"of one attempt ({cause}); raise request_deadline if KIS is this slow"
-    )
-
-
-_CLOCK_SLACK = 0.01
-
-
-@dataclass(frozen=True)
-class AttemptClock:
-    """The wall-clock bound of one attempt: ``seconds`` long, ending at ``ends_at`` (on
-    :func:`time.monotonic`)."""
-
-    seconds: float
-    ends_at: float
-
-    @classmethod
-    def start(cls, seconds: float) -> AttemptClock:
-        return cls(seconds, time.monotonic() + seconds)
-
-    def left(self) -> float:
-        """Seconds left, never negative."""
-        return max(0.0, self.ends_at - time.monotonic())
-
-    def ran_out(self) -> float | None:
-        """The attempt's limit if it has run out (for the error message), else ``None``."""
-        # A socket timeout set to the time left may fire a hair early (timer granularity).
-        return self.seconds if self.left() < _CLOCK_SLACK else None
-
-
-class ReplyReader:
-    """Collects a streamed reply's decoded bytes, within ``max_reply_bytes`` and the attempt's
-    deadline.
-
-    A ``Content-Length`` over the cap is refused before reading; a body without one (or a
-    compressed one) is counted as it is decoded, so neither an endless body nor a gzip bomb
-    is buffered. The errors are :class:`KISProtocolError` and :class:`KISTransportError`,
-    which the flow turns into an ambiguous outcome for an order.
-    """
-
-    def __init__(
-        self,
-        request: PreparedRequest,
-        response: httpx.Response,
-        limit: int,
-        clock: AttemptClock,
-    ) -> None:
-        self._request = request
-        self._response = response
-        self._limit = limit
-        self._clock = clock
-        self._chunks: list[bytes] = []
-        self._size = 0
-        announced = response.headers.get("content-length", "").strip()
-        if announced.isdigit() and int(announced) > limit:
-            raise self._too_large(f"it announces {announced} bytes")
-
-    def add(self, chunk: bytes) -> None:
-        """Take one decoded chunk; raises once the reply is too large or too late."""
-        self._size += len(chunk)
-        if self._size > self._limit:
-            raise self._too_large(f"more than {self._limit} bytes arrived")
-        out_of_time = self._clock.ran_out()
-        if out_of_time is not None:
-            raise deadline_error(self._request, out_of_time, "the body was still arriving")
-        self._chunks.append(chunk)
-
-    def raw(self) -> RawResponse:
-        """The whole reply, once every chunk is in."""
-        response = self._response
-        return RawResponse(
-            response.status_code, dict(response.headers.items()), b"".join(self._chunks)
-        )
-
-    def _too_large(self, why: str) -> KISProtocolError:
-        return KISProtocolError(
-            f"the reply to {self._request.method} {self._request.path} is larger than "
-            f"max_reply_bytes ({self._limit}): {why}; it was not read further",
-            status_code=self._response.status_code,
         )

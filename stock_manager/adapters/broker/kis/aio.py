@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from ._base import AttemptClock, BaseKISClient, deadline_error
+from ._attempt import AttemptClock, deadline_error
+from ._base import BaseKISClient
 from ._drive import Effect, Sleep, arun
 from ._flow import AcquireBudget, DropToken, Flow, GetToken, Send
 from .catalog import Catalog
@@ -127,14 +128,16 @@ class AsyncKISRestClient(BaseKISClient):
     async def send(self, request: PreparedRequest, *, deadline: float | None = None) -> KISResponse:
         """Send a request from :meth:`build_request` (or :meth:`sign`); see
         :meth:`KISRestClient.send`."""
-        flow = self._call_flow(request, hashkey=False, ends_at=self._ends_at(deadline))
+        flow = self._call_flow(
+            self._vetted(request), hashkey=False, ends_at=self._ends_at(deadline)
+        )
         return await self._run(flow)
 
     async def sign(
         self, request: PreparedRequest, *, deadline: float | None = None
     ) -> PreparedRequest:
         """A copy of the POST ``request`` carrying KIS's hashkey; see :meth:`KISRestClient.sign`."""
-        return await self._run(self._sign_flow(request, self._ends_at(deadline)))
+        return await self._run(self._sign_flow(self._vetted(request), self._ends_at(deadline)))
 
     def iter_pages(
         self,

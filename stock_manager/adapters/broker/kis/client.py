@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 import httpcore
 import httpx
 
-from ._base import AttemptClock, BaseKISClient
+from ._attempt import AttemptClock
+from ._base import BaseKISClient
 from ._drive import Effect, Sleep, run
 from ._flow import AcquireBudget, DropToken, Flow, GetToken, Send
 from .catalog import Catalog
@@ -146,12 +147,14 @@ class KISRestClient(BaseKISClient):
         does; an order is sent at most once per call (a lost reply raises
         :class:`KISAmbiguousOutcomeError`). ``deadline`` as in :meth:`make_request`.
         """
-        return self._run(self._call_flow(request, hashkey=False, ends_at=self._ends_at(deadline)))
+        return self._run(
+            self._call_flow(self._vetted(request), hashkey=False, ends_at=self._ends_at(deadline))
+        )
 
     def sign(self, request: PreparedRequest, *, deadline: float | None = None) -> PreparedRequest:
         """A copy of the POST ``request`` carrying KIS's hashkey for its body (asked of KIS:
         a call of its own, so a step of its own). A GET raises :class:`KISUsageError`."""
-        return self._run(self._sign_flow(request, self._ends_at(deadline)))
+        return self._run(self._sign_flow(self._vetted(request), self._ends_at(deadline)))
 
     def iter_pages(
         self,

@@ -58,7 +58,7 @@ from ._config_checks import (
 from .errors import KISConfigError
 from .redaction import fingerprint, logger
 
-__all__ = ["KIS_DOMAINS", "MIN_SHARED_RATE", "KISConfig", "domain_digest", "env_var"]
+__all__ = ["KIS_DOMAINS", "MIN_SHARED_RATE", "KISConfig", "domain_digest"]
 
 _DEFAULT_RATE = {"real": 20.0, "paper": 2.0}
 _ACCOUNT_RE = re.compile(r"^([0-9]{8})-?([0-9]{2})$")  # ASCII digits only: \d takes any script

@@ -222,7 +222,7 @@ class KISRateLimitError(KISAPIError):
     """The gateway refused the request: per-second limit exceeded (EGW00201, EGW00215)."""
 
     # Not for an order answered so with HTTP 200 (from behind the gateway): that one may have
-    # been processed and raises KISAmbiguousOutcomeError instead (retry.py).
+    # been processed and raises KISAmbiguousOutcomeError instead (protocol/retry.py).
 
     hint = "slow down (real: 20/s, paper: 2/s per app key) and retry"
 

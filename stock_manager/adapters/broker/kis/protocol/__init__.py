@@ -8,6 +8,7 @@ machinery, so all of it is tested with plain values.
 from __future__ import annotations
 
 from .models import (
+    KST,
     AccessToken,
     KISResponse,
     PageCursor,
@@ -29,7 +30,6 @@ from .replies import (
 from .requests import (
     HEADER_VALUE,
     JSON_CONTENT_TYPE,
-    KST,
     build_request,
     encode_body,
     resolve_url,

@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from ..catalog import ApiSpec
@@ -21,6 +21,7 @@ from ..redaction import fingerprint
 
 __all__ = [
     "APPROVAL_KEY_LIFETIME",
+    "KST",
     "MAX_CREDENTIAL_LENGTH",
     "SECRET_HEADERS",
     "AccessToken",
@@ -32,6 +33,9 @@ __all__ = [
     "is_credential_value",
     "new_gt_uid",
 ]
+
+#: Korea Standard Time; Korea has kept UTC+9 without daylight saving since 1988.
+KST = timezone(timedelta(hours=9), "KST")
 
 #: Request headers whose values are secrets: never shown, never logged.
 SECRET_HEADERS = frozenset({"authorization", "appsecret", "personalseckey", "hashkey"})

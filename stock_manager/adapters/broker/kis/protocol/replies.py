@@ -16,13 +16,13 @@ from typing import Any, NoReturn
 from ..errors import KISProtocolError, error_for
 from ..redaction import redact, register_secret
 from .models import (
+    KST,
     MAX_CREDENTIAL_LENGTH,
     AccessToken,
     KISResponse,
     PreparedRequest,
     is_credential_value,
 )
-from .requests import KST
 
 __all__ = [
     "parse_approval_key",

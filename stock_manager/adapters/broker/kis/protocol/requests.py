@@ -17,12 +17,12 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from datetime import timedelta, timezone
 from typing import Any
 from urllib.parse import SplitResult, urlencode, urlsplit
 
+from .._config_checks import env_var
 from ..catalog import ApiSpec, Catalog, get_catalog
-from ..config import KISConfig, env_var
+from ..config import KISConfig
 from ..errors import (
     KISConfigError,
     KISForeignURLError,
@@ -33,8 +33,6 @@ from .models import SECRET_HEADERS, PreparedRequest, new_gt_uid
 __all__ = [
     "HEADER_VALUE",
     "JSON_CONTENT_TYPE",
-    "KST",
-    "PreparedRequest",
     "build_request",
     "check_credentials",
     "credential_headers",
@@ -43,8 +41,6 @@ __all__ = [
 ]
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
-#: Korea Standard Time; Korea has kept UTC+9 without daylight saving since 1988.
-KST = timezone(timedelta(hours=9), "KST")
 
 _METHODS = frozenset({"GET", "POST"})
 # HTTP's grammar as h11 enforces it, less h11's non-ASCII (httpx encodes headers as ASCII): a
