@@ -107,7 +107,8 @@ def exchange(
     * A gateway call gets the current token before each attempt; if KIS answers that the
       token is invalid or expired (EGW00121/122/123), the token is dropped and the call is
       replayed once with a fresh one. For an order only when the gateway refused it (not
-      HTTP 200): a gateway code in an HTTP 200 makes an order ambiguous (see :mod:`.protocol.retry`).
+      HTTP 200): a gateway code in an HTTP 200 makes an order ambiguous
+      (:mod:`.protocol.retry`).
     * Each attempt of a rate-limited call waits for a permit first (retries too, EGW00201
       ones included) and sends with it; the shell gives it back when the reply is in.
     * An order that KIS may have executed although the reply was lost or broken raises
