@@ -138,7 +138,25 @@ def task_test(argv: list[str]) -> int:
     ):
         if run(*step) != 0:
             return 1
+    if _catalog_check(py) != 0:
+        return 1
+    # The reference pages under docs/apis/ must say what the catalog says.
+    if run(py, "tools/build_docs.py", "--check") != 0:
+        return 1
     return _pytest(argv)
+
+
+# tools/build_catalog.py exits with this when it finds no workbook to read.
+NO_WORKBOOK = 2
+
+
+def _catalog_check(py: str) -> int:
+    """The generated catalog must match KIS's workbook (../shared/kis/); CI must have it."""
+    code = run(py, "tools/build_catalog.py", "--check")
+    if code == NO_WORKBOOK and os.environ.get("CI", "").lower() not in ("true", "1"):
+        print("catalog check skipped: no KIS workbook under ../shared/kis/ (CI requires it)")
+        return 0
+    return code
 
 
 def task_quick(argv: list[str]) -> int:

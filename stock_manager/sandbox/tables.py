@@ -2,14 +2,17 @@
 
 Kept apart from the client's catalog on purpose: the sandbox plays KIS, so a wrong TR_ID in the
 client must be caught here rather than mirrored (the sandbox imports nothing from the client).
-Pairs are explicit because KIS's paper TR_IDs do not follow one rule (``VTTT1001U`` sells in paper
-while ``TTTT1006U`` sells in real).
+The TR_ID pairs come from its own generated copy of KIS's table (``kis_routes.json``), never derived
+by rule: KIS's paper TR_IDs do not follow one (``VTTT1001U`` sells in paper while ``TTTT1006U``
+sells in real).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Literal
+from importlib import resources
+from typing import Any, Literal
 
 Environment = Literal["real", "paper"]
 
@@ -51,38 +54,40 @@ class GatewayRoute:
         return bool(self.tr_ids(environment))
 
 
-ROUTES: dict[str, GatewayRoute] = {
-    ORDER_CASH: GatewayRoute(
-        "POST",
-        real={"TTTC0011U": "sell", "TTTC0012U": "buy"},
-        paper={"VTTC0011U": "sell", "VTTC0012U": "buy"},
-    ),
-    ORDER_RVSECNCL: GatewayRoute(
-        "POST", real={"TTTC0013U": "revise"}, paper={"VTTC0013U": "revise"}
-    ),
-    ORDER_CREDIT: GatewayRoute("POST", real={"TTTC0051U": "sell", "TTTC0052U": "buy"}),
-    ORDER_RESV: GatewayRoute("POST", real={"CTSC0008U": "reserve"}),
-    INQUIRE_BALANCE: GatewayRoute("GET", real={"TTTC8434R": "list"}, paper={"VTTC8434R": "list"}),
-    INQUIRE_PSBL_ORDER: GatewayRoute(
-        "GET", real={"TTTC8908R": "inquire"}, paper={"VTTC8908R": "inquire"}
-    ),
-    INQUIRE_DAILY_CCLD: GatewayRoute(
-        "GET",
-        real={"TTTC0081R": "recent", "CTSC9215R": "older"},
-        paper={"VTTC0081R": "recent", "VTSC9215R": "older"},
-    ),
-    INQUIRE_PRICE: GatewayRoute(
-        "GET", real={"FHKST01010100": "quote"}, paper={"FHKST01010100": "quote"}
-    ),
-    OVERSEAS_ORDER: GatewayRoute(
-        "POST",
-        real={"TTTT1002U": "buy", "TTTT1006U": "sell"},
-        paper={"VTTT1002U": "buy", "VTTT1001U": "sell"},
-    ),
-    OVERSEAS_RVSECNCL: GatewayRoute(
-        "POST", real={"TTTT1004U": "revise"}, paper={"VTTT1004U": "revise"}
-    ),
+#: The sandbox's own copy of KIS's route table, generated from KIS's workbook by
+#: ``tools/build_catalog.py`` (path -> method, TR_IDs per domain with their variant, deprecated
+#: TR_IDs, order flag, required parameters). Every KIS REST API is listed; the sandbox serves some.
+CATALOG_ROUTES: dict[str, dict[str, Any]] = json.loads(
+    resources.files(__package__).joinpath("kis_routes.json").read_text(encoding="utf-8")
+)["routes"]
+
+# The APIs the sandbox serves, and the role its handlers give each TR variant of the generated
+# table ("default" is an API's single TR). Variants left out (the Asian exchanges, deprecated
+# TR_IDs) are refused as KIS refuses an unknown TR_ID until a handler serves them.
+_SERVED: dict[str, dict[str, str]] = {
+    ORDER_CASH: {"sell": "sell", "buy": "buy"},
+    ORDER_RVSECNCL: {"default": "revise"},
+    ORDER_CREDIT: {"sell": "sell", "buy": "buy"},
+    ORDER_RESV: {"default": "reserve"},
+    INQUIRE_BALANCE: {"default": "list"},
+    INQUIRE_PSBL_ORDER: {"default": "inquire"},
+    INQUIRE_DAILY_CCLD: {"recent": "recent", "older": "older"},
+    INQUIRE_PRICE: {"default": "quote"},
+    OVERSEAS_ORDER: {"buy": "buy", "sell": "sell"},
+    OVERSEAS_RVSECNCL: {"us": "revise"},
 }
+
+
+def _served(path: str, roles: dict[str, str]) -> GatewayRoute:
+    entry = CATALOG_ROUTES[path]
+
+    def side(environment: Environment) -> dict[str, str]:
+        return {tr: roles[v] for tr, v in entry[environment].items() if v in roles}
+
+    return GatewayRoute(entry["method"], real=side("real"), paper=side("paper"))
+
+
+ROUTES: dict[str, GatewayRoute] = {path: _served(path, roles) for path, roles in _SERVED.items()}
 
 # Paths counted by name in stats()["requests"]; any other path is counted under OTHER_PATHS,
 # so junk paths cannot grow the table.
