@@ -32,6 +32,7 @@ from stock_manager.adapters.broker.kis._flow import (
     exchange,
 )
 from stock_manager.adapters.broker.kis.protocol import (
+    PreparedRequest,
     RawResponse,
     build_hashkey_request,
     build_request,
@@ -47,6 +48,12 @@ ORDER = {"CANO": "12345678", "ACNT_PRDT_CD": "01", "PDNO": "005930", "ORD_DVSN":
          "ORD_QTY": "1", "ORD_UNPR": "0"}  # fmt: skip
 NO_SLEEP = RetryPolicy(max_retries=3, sleep=False)
 ATTEMPT = CONFIG.attempt_deadline
+# A complete inquire-price query: the client refuses one missing a required key before sending.
+PRICE = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"}
+
+
+def price_request() -> PreparedRequest:
+    return build_request(CONFIG, "GET", api_id="inquire-price", params=PRICE)
 
 
 def token(value: str) -> AccessToken:
@@ -63,7 +70,7 @@ EXPIRED = raw(500, {"rt_cd": "1", "msg_cd": "EGW00123", "msg1": "기간이 만�
 
 
 def test_gateway_call_gets_a_token_waits_for_budget_then_sends() -> None:
-    request = build_request(CONFIG, "GET", api_id="inquire-price")
+    request = price_request()
     flow = exchange(request, NO_SLEEP, attempt_seconds=ATTEMPT)
     assert isinstance(next(flow), GetToken)
     budget = flow.send(token("first-token-value"))
@@ -108,7 +115,9 @@ def test_expired_token_is_dropped_and_the_call_replayed_once() -> None:
 
 def test_a_second_token_rejection_is_raised() -> None:
     flow = exchange(
-        build_request(CONFIG, "GET", api_id="inquire-price"), NO_SLEEP, attempt_seconds=ATTEMPT
+        price_request(),
+        NO_SLEEP,
+        attempt_seconds=ATTEMPT,
     )
     next(flow)
     flow.send(token("stale-token-one"))
@@ -141,7 +150,9 @@ def test_lost_reply_to_an_order_is_ambiguous_and_not_resent() -> None:
 def test_lost_reply_to_a_query_is_raised_as_transport_error() -> None:
     once = RetryPolicy(max_retries=0, sleep=False)
     flow = exchange(
-        build_request(CONFIG, "GET", api_id="inquire-price"), once, attempt_seconds=ATTEMPT
+        price_request(),
+        once,
+        attempt_seconds=ATTEMPT,
     )
     next(flow)
     flow.send(token("query-token-value"))
@@ -175,7 +186,9 @@ def test_retries_sleep_with_jitter_when_sleeping_is_on() -> None:
 
 def test_errors_the_policy_does_not_retry_are_raised_at_once() -> None:
     flow = exchange(
-        build_request(CONFIG, "GET", api_id="inquire-price"), NO_SLEEP, attempt_seconds=ATTEMPT
+        price_request(),
+        NO_SLEEP,
+        attempt_seconds=ATTEMPT,
     )
     next(flow)
     flow.send(token("limit-token-value"))
@@ -201,7 +214,7 @@ def test_an_order_answered_200_with_a_gateway_code_is_ambiguous_not_replayed(cod
 
 
 def test_each_send_carries_the_attempt_time_limit_capped_by_the_call_deadline() -> None:
-    request = build_request(CONFIG, "GET", api_id="inquire-price")
+    request = price_request()
     flow = exchange(request, NO_SLEEP, attempt_seconds=20.0)
     next(flow)
     flow.send(token("limit-token-value"))

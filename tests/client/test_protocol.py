@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,8 @@ from stock_manager.adapters.broker.kis import (
     KISUsageError,
     KISVariantError,
 )
+from stock_manager.adapters.broker.kis.bodies import balance_params, cash_order_body
+from stock_manager.adapters.broker.kis.catalog import get_catalog
 from stock_manager.adapters.broker.kis.protocol import (
     PageCursor,
     build_approval_request,
@@ -55,6 +58,8 @@ ORDER = {
     "ORD_QTY": "1",
     "ORD_UNPR": "70000",
 }
+# A complete inquire-price query: the client refuses one missing a required key before sending.
+PRICE = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"}
 CORPORATE = {
     "environment": "real",
     "custtype": "B",
@@ -147,6 +152,26 @@ def test_api_id_supplies_path_and_tr_id_on_the_real_domain() -> None:
     assert request.url == f"{BASE}/uapi/domestic-stock/v1/trading/order-cash"
 
 
+@pytest.mark.parametrize(
+    ("api_id", "variant", "params_of"),
+    [
+        ("inquire-balance", None, balance_params),
+        ("order-cash", "buy", lambda settings: cash_order_body(settings, "005930", 1, 70000)),
+    ],
+)
+def test_the_body_helpers_give_every_required_key_themselves(
+    api_id: str, variant: str | None, params_of: Callable[[KISConfig], dict[str, str]]
+) -> None:
+    # Not left to the defaults the client fills in: a helper's call is complete as written.
+    settings = config(account_no="12345678-01")
+    params = params_of(settings)
+    spec = get_catalog().get(api_id)
+    required = [p.name for p in spec.params if p.required]
+    assert required and set(required) <= set(params)
+    request = build_request(settings, spec.method, api_id=api_id, params=params, variant=variant)
+    assert request.headers["tr_id"] in spec.tr_ids()
+
+
 def test_explicit_tr_id_overrides_the_catalog() -> None:
     request = build_request(config(), "POST", api_id="order-cash", params=ORDER, tr_id="VTTC0802U")
     assert request.headers["tr_id"] == "VTTC0802U"
@@ -233,8 +258,8 @@ def test_resolve_url_keeps_a_base_path_prefix() -> None:
 
 def test_corporate_requests_carry_the_corporate_headers_and_a_fresh_gt_uid() -> None:
     corp = config(**CORPORATE)
-    first = build_request(corp, "GET", api_id="inquire-price", params={}).with_token(token())
-    second = build_request(corp, "GET", api_id="inquire-price", params={}).with_token(token())
+    first = build_request(corp, "GET", api_id="inquire-price", params=PRICE).with_token(token())
+    second = build_request(corp, "GET", api_id="inquire-price", params=PRICE).with_token(token())
     assert first.headers["custtype"] == "B"
     assert first.headers["personalseckey"] == CORPORATE["personalseckey"]
     assert first.headers["seq_no"] == "001"
@@ -249,7 +274,9 @@ def test_corporate_requests_carry_the_corporate_headers_and_a_fresh_gt_uid() -> 
 
 
 def test_individual_requests_carry_no_corporate_headers() -> None:
-    request = build_request(config(mac_address="00:11:22:33:44:55"), "GET", api_id="inquire-price")
+    request = build_request(
+        config(mac_address="00:11:22:33:44:55"), "GET", api_id="inquire-price", params=PRICE
+    )
     for name in ("personalseckey", "seq_no", "phone_number", "ip_addr", "gt_uid"):
         assert name not in request.headers
     assert request.headers["mac_address"] == "00:11:22:33:44:55"
@@ -389,7 +416,10 @@ def test_oauth_envelope_errors_map_to_their_class(code: str, expected: type[KISA
 
 
 def test_request_tr_id_is_reported_when_kis_does_not_echo_it() -> None:
-    request = build_request(config(), "GET", api_id="inquire-balance")
+    settings = config(account_no="12345678-01")
+    request = build_request(
+        settings, "GET", api_id="inquire-balance", params=balance_params(settings)
+    )
     with pytest.raises(KISRateLimitError) as caught:
         parse_response(500, {}, body_of({"rt_cd": "1", "msg_cd": "EGW00201", "msg1": "x"}), request)
     assert caught.value.tr_id == "VTTC8434R"

@@ -27,7 +27,7 @@ from stock_manager.adapters.broker.kis import (
     KISTransportError,
     RetryPolicy,
 )
-from stock_manager.adapters.broker.kis.bodies import cash_order_body
+from stock_manager.adapters.broker.kis.bodies import balance_params, cash_order_body
 from stock_manager.adapters.broker.kis.protocol import encode_body
 from stock_manager.adapters.broker.kis.tokens import MemoryTokenStore
 from stock_manager.sandbox import KISSandbox
@@ -157,12 +157,7 @@ async def test_async_pages_to_the_last_page_and_the_bound(
 ) -> None:
     sb = sandbox_factory("paper", page_size=2)
     config = config_for(sb)
-    params = {
-        "CANO": config.cano,
-        "ACNT_PRDT_CD": config.acnt_prdt_cd,
-        "CTX_AREA_FK100": "",
-        "CTX_AREA_NK100": "",
-    }
+    params = balance_params(config)
     codes = ["005930", "000660", "035420"]
     async with AsyncKISRestClient(config) as client:
         for code in codes:

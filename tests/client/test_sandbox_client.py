@@ -305,6 +305,7 @@ def test_daily_fills_with_a_variant(paper_sandbox: KISSandbox, config_for: Confi
         "ODNO": "",
         "INQR_DVSN_3": "00",
         "INQR_DVSN_1": "",
+        "EXCG_ID_DVSN_CD": "KRX",  # paper trading serves KRX only
         "CTX_AREA_FK100": "",
         "CTX_AREA_NK100": "",
     }

@@ -54,6 +54,11 @@ def order(config: KISConfig, qty: int = 1, price: int = 70000) -> dict[str, str]
     }
 
 
+def credit_buy(config: KISConfig) -> dict[str, str]:
+    """A complete order-credit body: a new margin-loan buy (CRDT_TYPE 23) dated today."""
+    return {**order(config), "CRDT_TYPE": "23", "LOAN_DT": datetime.now(UTC).strftime("%Y%m%d")}
+
+
 def price(client: KISRestClient) -> None:
     client.make_request("GET", api_id="inquire-price", params=PRICE)
 
@@ -246,6 +251,7 @@ def test_nothing_listening_is_a_connect_error_and_retried(
         kis_app_key="k" * 36,
         kis_app_secret="s" * 180,
         base_url=f"http://127.0.0.1:{_closed_port()}",
+        account_no="12345678-01",
         token_store="memory",
     )
     policy = RetryPolicy(max_retries=2, sleep=False)
@@ -254,7 +260,7 @@ def test_nothing_listening_is_a_connect_error_and_retried(
         KISRestClient(config, retry_policy=policy) as client,
         pytest.raises(KISConnectError, match="could not connect"),
     ):
-        client.make_request("POST", api_id="order-cash", variant="buy", params={"A": "1"})
+        client.make_request("POST", api_id="order-cash", variant="buy", params=order(config))
     attempts = [r for r in caplog.records if "/oauth2/tokenP" in r.getMessage()]
     assert len(attempts) == 3  # first try + 2 retries: nothing was ever sent
 
@@ -303,13 +309,15 @@ def test_real_only_api_called_on_paper_anyway(
     config = config_for(paper_sandbox)
     with KISRestClient(config) as client:
         with pytest.raises(KISPaperTradingUnsupportedError):
-            client.make_request("POST", api_id="order-credit", variant="buy", params=order(config))
+            client.make_request(
+                "POST", api_id="order-credit", variant="buy", params=credit_buy(config)
+            )
         assert paper_sandbox.stats()["requests"] == {}
         with pytest.raises(KISAPIError, match="모의투자") as caught:
             client.make_request(
                 "POST",
                 "/uapi/domestic-stock/v1/trading/order-credit",
-                order(config),
+                credit_buy(config),
                 tr_id="TTTC0052U",
             )
     assert caught.value.status_code == 500

@@ -36,6 +36,8 @@ MODES: tuple[Mode, ...] = ("sync", "async")
 PRICE_PATH = "/uapi/domestic-stock/v1/quotations/inquire-price"
 BALANCE_PATH = "/uapi/domestic-stock/v1/trading/inquire-balance"
 ORDER_PATH = "/uapi/domestic-stock/v1/trading/order-cash"
+#: A complete inquire-price query (the client refuses one missing a required key, unsent).
+PRICE_PARAMS = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"}
 
 
 @dataclass(frozen=True)
@@ -49,15 +51,11 @@ class Call:
 
 
 def price(code: str = "005930") -> Call:
-    return Call("GET", "inquire-price", {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": code})
+    return Call("GET", "inquire-price", {**PRICE_PARAMS, "FID_INPUT_ISCD": code})
 
 
 def balance(config: KISConfig) -> Call:
-    return Call(
-        "GET",
-        "inquire-balance",
-        balance_params(config),
-    )
+    return Call("GET", "inquire-balance", balance_params(config))
 
 
 def buy(config: KISConfig, quantity: int, unit_price: int = 1000) -> Call:

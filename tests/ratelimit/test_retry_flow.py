@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from ratelimit_helpers import PRICE_PARAMS
 
 from stock_manager.adapters.broker.kis import (
     AccessToken,
@@ -27,6 +28,7 @@ from stock_manager.adapters.broker.kis._flow import (
     exchange,
 )
 from stock_manager.adapters.broker.kis.protocol import (
+    PreparedRequest,
     RawResponse,
     build_hashkey_request,
     build_request,
@@ -45,6 +47,10 @@ ORDER = {"CANO": "12345678", "ACNT_PRDT_CD": "01", "PDNO": "005930", "ORD_DVSN":
 NO_SLEEP = RetryPolicy(max_retries=3, sleep=False)
 NOW = datetime.now(UTC)
 TOKEN = AccessToken(value="flow-token-value", expires_at=NOW + timedelta(days=1), issued_at=NOW)
+
+
+def price_request() -> PreparedRequest:
+    return build_request(CONFIG, "GET", api_id="inquire-price", params=PRICE_PARAMS)
 
 
 def raw(status: int, body: Any) -> RawResponse:
@@ -93,7 +99,7 @@ class Driver:
 
 
 def test_each_attempt_takes_a_permit_and_sends_with_it() -> None:
-    driver = Driver(exchange(build_request(CONFIG, "GET", api_id="inquire-price"), NO_SLEEP))
+    driver = Driver(exchange(price_request(), NO_SLEEP))
     send = driver.start()
     assert [type(a) for a in driver.actions] == [GetToken, AcquireBudget, Send]
     assert send.permit is not None and send.permit.handle == 1
@@ -112,7 +118,7 @@ def test_egw00201_goes_back_through_the_limiter_and_succeeds(api: str) -> None:
     if api == "order-cash":
         request = build_request(CONFIG, "POST", api_id=api, params=ORDER, variant="buy")
     else:
-        request = build_request(CONFIG, "GET", api_id=api)
+        request = price_request()
     driver = Driver(exchange(request, NO_SLEEP))
     first = driver.start()
     second = driver.until_send(LIMITED)
@@ -125,7 +131,7 @@ def test_egw00201_goes_back_through_the_limiter_and_succeeds(api: str) -> None:
 
 def test_retries_wait_with_backoff_bounded_by_max_wait() -> None:
     policy = RetryPolicy(max_retries=5, max_wait=0.05, base_delay=10.0, max_delay=10.0)
-    driver = Driver(exchange(build_request(CONFIG, "GET", api_id="inquire-price"), policy))
+    driver = Driver(exchange(price_request(), policy))
     driver.start()
     action = driver.flow.send(LIMITED)
     while not isinstance(action, Sleep):  # jitter of exactly 0 would skip it: vanishingly rare
@@ -136,7 +142,7 @@ def test_retries_wait_with_backoff_bounded_by_max_wait() -> None:
 def test_retries_stop_at_the_bound_with_the_last_error() -> None:
     driver = Driver(
         exchange(
-            build_request(CONFIG, "GET", api_id="inquire-price"),
+            price_request(),
             RetryPolicy(max_retries=2, sleep=False),
         )
     )
@@ -182,7 +188,7 @@ def test_an_order_whose_outcome_is_unknown_is_never_resent(failure: Any, cause: 
     ids=["timeout", "EGW00001", "truncated"],
 )
 def test_a_get_is_retried_after_transient_failures(failure: Any) -> None:
-    driver = Driver(exchange(build_request(CONFIG, "GET", api_id="inquire-price"), NO_SLEEP))
+    driver = Driver(exchange(price_request(), NO_SLEEP))
     driver.start()
     if isinstance(failure, BaseException):
         driver.until_send(error=failure)

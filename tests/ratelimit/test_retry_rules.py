@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from ratelimit_helpers import PRICE_PARAMS
 
 from stock_manager.adapters.broker.kis import (
     KISAmbiguousOutcomeError,
@@ -34,7 +35,7 @@ CONFIG = KISConfig(
 ORDER_BODY = {"CANO": "12345678", "ACNT_PRDT_CD": "01", "PDNO": "005930", "ORD_DVSN": "01",
               "ORD_QTY": "1", "ORD_UNPR": "0"}  # fmt: skip
 
-GET = build_request(CONFIG, "GET", api_id="inquire-price")
+GET = build_request(CONFIG, "GET", api_id="inquire-price", params=PRICE_PARAMS)
 HASHKEY = build_hashkey_request(CONFIG, b"{}")
 TOKEN = build_token_request(CONFIG)
 ORDER = build_request(CONFIG, "POST", api_id="order-cash", params=ORDER_BODY, variant="buy")

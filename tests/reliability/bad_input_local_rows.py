@@ -207,10 +207,10 @@ ARGUMENT_ROWS = [
         _query([("FID_INPUT_ISCD", "005930")]),
         KISUsageError,
     ),
-    local("query-value-a-dict", _query({"FID_INPUT_ISCD": {"a": 1}}), KISUsageError),
+    local("query-value-a-dict", _query({**PRICE, "FID_INPUT_ISCD": {"a": 1}}), KISUsageError),
     local(
         "query-value-lone-surrogate",
-        _query({"FID_INPUT_ISCD": "\udcff"}),
+        _query({**PRICE, "FID_INPUT_ISCD": "\udcff"}),
         KISUsageError,
     ),
     local(

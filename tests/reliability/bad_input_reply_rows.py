@@ -29,6 +29,7 @@ from stock_manager.adapters.broker.kis import (
     KISTokenIssueThrottledError,
     KISTransportError,
 )
+from stock_manager.adapters.broker.kis.bodies import balance_params
 
 __all__ = ["RAW_ROWS", "SANDBOX_ROWS"]
 
@@ -72,9 +73,9 @@ def _approval_key(ctx: Ctx) -> Any:
 
 
 def _all_pages(ctx: Ctx) -> Any:
-    with ctx.client() as client:
-        params = {"CANO": "12345678", "ACNT_PRDT_CD": "01"}
-        return list(client.iter_pages("GET", BALANCE_PATH, params, max_pages=3))
+    config = ctx.config()
+    with ctx.client(config) as client:
+        return list(client.iter_pages("GET", BALANCE_PATH, balance_params(config), max_pages=3))
 
 
 def _page(**fields: Any) -> dict[str, Reply]:

@@ -205,7 +205,7 @@ ROWS = [
     row(
         CliCase(
             "param-lone-surrogate",
-            ("kis", "request", "GET", PRICE_PATH, "-p", "FID_INPUT_ISCD=\udcff"),
+            ("kis", "request", "GET", PRICE_PATH, *PRICE_ARGS, "-p", "FID_INPUT_ISCD=\udcff"),
             2,
             "GET parameter",
         ),

@@ -17,6 +17,7 @@ Logs go to the ``stock_manager.kis`` logger with secrets masked (:mod:`.redactio
 
 from __future__ import annotations
 
+from ._pages import AsyncPages, Pages
 from .aio import AsyncKISRestClient
 from .bodies import balance_params, cash_order_body
 from .catalog import ApiSpec, Catalog, get_catalog
@@ -55,6 +56,7 @@ __all__ = [
     "AccessToken",
     "ApiSpec",
     "AsyncKISRestClient",
+    "AsyncPages",
     "Catalog",
     "KISAPIError",
     "KISAmbiguousOutcomeError",
@@ -81,6 +83,7 @@ __all__ = [
     "KISUnknownAPIError",
     "KISUsageError",
     "KISVariantError",
+    "Pages",
     "PreparedRequest",
     "RedactingFilter",
     "RetryPolicy",

@@ -21,9 +21,15 @@ import httpx
 
 from ._attempt import AttemptClock, ReplyReader, deadline_error
 from ._flow import Flow, call_ends_at, check_deadline, exchange
-from .catalog import Catalog, get_catalog
+from .catalog import ApiSpec, Catalog, get_catalog
 from .config import KISConfig
-from .errors import KISConnectError, KISError, KISProtocolError, KISTransportError, KISUsageError
+from .errors import (
+    KISConnectError,
+    KISError,
+    KISProtocolError,
+    KISTransportError,
+    KISUsageError,
+)
 from .protocol import (
     AccessToken,
     KISResponse,
@@ -40,6 +46,7 @@ from .protocol import (
     resolve_url,
 )
 from .protocol import build_request as prepare_request
+from .protocol.paging import CURSOR
 from .protocol.retry import RetryPolicy
 from .redaction import logger, redact, register_secret
 
@@ -141,23 +148,39 @@ class BaseKISClient:
             catalog=self.catalog,
         )
 
-    def _page_requests(
+    def _pager(
         self,
         method: str,
         url: str | None,
+        params: Mapping[str, Any] | None,
         *,
         tr_id: str | None,
         api_id: str | None,
         variant: str | None,
         headers: Mapping[str, str] | None,
-    ) -> Callable[[PageCursor], PreparedRequest]:
-        """How ``iter_pages`` builds each page's request from the cursor; a call that may not
-        be repeated page after page (a POST, an order) is refused here, before any is sent."""
+        max_pages: int,
+        max_restarts: int,
+    ) -> tuple[PreparedRequest, Callable[[PageCursor], PreparedRequest], PageCursor]:
+        """The first page's request, how ``iter_pages`` builds the next ones from the cursor,
+        and the cursor. Everything that can be refused is refused here, before any is sent: a
+        call that may not be repeated page after page (a POST, an order), an API paged by a
+        cursor the caller moves, and whatever :meth:`build_request` refuses."""
         self._check_open()
         self._check_pageable(method, api_id)
+        spec = self._spec_of(method, url, api_id)
+        paging = spec.paging if spec is not None else None
+        if spec is not None and paging is not None and paging.form == CURSOR:
+            keys = ", ".join(paging.keys) or "its time or date parameter"
+            raise KISUsageError(
+                f"{spec.api_id} ({spec.alias}) is paged by a cursor you move ({keys}), not by a "
+                "continuation key: call make_request in a loop, moving the cursor past the last "
+                "row of each reply (see iter_pages). Nothing was sent"
+            )
+        cursor = PageCursor(params, max_pages, paging, max_restarts=max_restarts)
 
-        def page_request(cursor: PageCursor) -> PreparedRequest:
-            return self.build_request(
+        def page_request(cursor: PageCursor, *, warn: bool = False) -> PreparedRequest:
+            return prepare_request(
+                self.config,
                 method,
                 url,
                 cursor.params,
@@ -166,9 +189,19 @@ class BaseKISClient:
                 variant=variant,
                 tr_cont=cursor.tr_cont,
                 headers=headers,
+                catalog=self.catalog,
+                warn=warn,  # once, for the first page: every page has the same keys
             )
 
-        return page_request
+        return page_request(cursor, warn=True), page_request, cursor
+
+    def _spec_of(self, method: str, url: str | None, api_id: str | None) -> ApiSpec | None:
+        if api_id is not None:
+            return self.catalog.get(api_id)
+        if url is None:
+            return None  # build_request says what is missing
+        path = resolve_url(self.config.rest_base_url, url)[1]
+        return self.catalog.find(method.strip().upper(), path)
 
     def _vetted(self, request: PreparedRequest) -> PreparedRequest:
         """``request`` as this client will treat it, for :meth:`send` and :meth:`sign`.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -21,10 +21,11 @@ from ._attempt import AttemptClock, deadline_error
 from ._base import BaseKISClient
 from ._drive import Effect, Sleep, arun
 from ._flow import AcquireBudget, DropToken, Flow, GetToken, Send
+from ._pages import AsyncPages
 from .catalog import Catalog
 from .config import KISConfig
 from .errors import KISError
-from .protocol import AccessToken, KISResponse, PageCursor, PreparedRequest, RawResponse
+from .protocol import AccessToken, KISResponse, PreparedRequest, RawResponse
 from .protocol.models import approval_key_token
 from .protocol.retry import RetryPolicy
 from .ratelimit.base import RateLimiter
@@ -150,22 +151,23 @@ class AsyncKISRestClient(BaseKISClient):
         variant: str | None = None,
         headers: Mapping[str, str] | None = None,
         max_pages: int = 100,
-    ) -> AsyncIterator[KISResponse]:
-        """Every page of a paged inquiry; see :meth:`KISRestClient.iter_pages` (a POST raises
-        :class:`KISUsageError` here, before anything is sent)."""
-        page_request = self._page_requests(
-            method, url, tr_id=tr_id, api_id=api_id, variant=variant, headers=headers
+        max_restarts: int = 2,
+    ) -> AsyncPages:
+        """Every page of a paged inquiry, for ``async for``; see
+        :meth:`KISRestClient.iter_pages` (``await pages.collect()``, ``pages.truncated``; a
+        POST raises :class:`KISUsageError` here, before anything is sent)."""
+        first, page_request, cursor = self._pager(
+            method,
+            url,
+            params,
+            tr_id=tr_id,
+            api_id=api_id,
+            variant=variant,
+            headers=headers,
+            max_pages=max_pages,
+            max_restarts=max_restarts,
         )
-        return self._pages(page_request, PageCursor(params, max_pages))
-
-    async def _pages(
-        self, page_request: Callable[[PageCursor], PreparedRequest], cursor: PageCursor
-    ) -> AsyncIterator[KISResponse]:
-        while True:
-            page = await self.send(page_request(cursor))
-            yield page
-            if not cursor.advance(page):
-                return
+        return AsyncPages(self.send, first, page_request, cursor)
 
     async def hashkey(self, body: Mapping[str, Any]) -> str:
         """KIS's hashkey (``HASH``) for ``body`` as this client would serialise it."""

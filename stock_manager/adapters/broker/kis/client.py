@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from ssl import SSLContext
 from types import TracebackType
@@ -23,10 +23,11 @@ from ._attempt import AttemptClock
 from ._base import BaseKISClient
 from ._drive import Effect, Sleep, run
 from ._flow import AcquireBudget, DropToken, Flow, GetToken, Send
+from ._pages import Pages
 from .catalog import Catalog
 from .config import KISConfig
 from .errors import KISConfigError
-from .protocol import AccessToken, KISResponse, PageCursor, PreparedRequest, RawResponse
+from .protocol import AccessToken, KISResponse, PreparedRequest, RawResponse
 from .protocol.models import approval_key_token
 from .protocol.retry import RetryPolicy
 from .ratelimit.base import RateLimiter
@@ -167,26 +168,48 @@ class KISRestClient(BaseKISClient):
         variant: str | None = None,
         headers: Mapping[str, str] | None = None,
         max_pages: int = 100,
-    ) -> Iterator[KISResponse]:
-        """Yield every page of a paged inquiry, following ``tr_cont`` and the ctx-area fields.
+        max_restarts: int = 2,
+    ) -> Pages:
+        """Every page of a paged inquiry, following the API's own paging form.
 
-        Stops after the page KIS marks as the last (``D``/``E``); raises
-        :class:`KISProtocolError` if there are still more after ``max_pages`` pages. Only a GET
-        is paged: a POST (an order above all) raises :class:`KISUsageError` here, unsent.
+        The catalog says how the API pages (``tr_cont`` with ``CTX_AREA_FK100``/``NK100`` or
+        ``FK200``/``NK200``, ``KEYB``, ``NEXT`` + ``KEYB``, ``INDEX_KEY`` with ``QRY_TP`` ``Q``
+        then ``P``; see :mod:`.protocol.paging`); a path it does not know pages by ``tr_cont``.
+        Stops after the page KIS marks as the last; raises :class:`KISProtocolError` if there
+        are still more after ``max_pages`` pages. If KIS answers ``SYDB0050`` (the data changed
+        between pages) paging starts again from the first page, at most ``max_restarts`` times,
+        then the error is raised.
+
+        The result is a :class:`Pages` iterator: ``pages.collect()`` returns the pages of one
+        consistent pass (or raises); iterating yields them as they come, and afterwards
+        ``pages.truncated`` is True unless KIS marked the last page, ``pages.restarts`` counts
+        the restarts (after one, the first page comes again: drop what you took before it).
+
+        Only a GET is paged: a POST (an order above all) raises :class:`KISUsageError` here,
+        unsent, as does everything :meth:`build_request` refuses. An API paged by a time or
+        date the caller moves (domestic minute bars from ``FID_INPUT_HOUR_1``, period charts
+        by date range) is refused too; page it yourself::
+
+            hour = "153000"
+            while hour:
+                params = {..., "FID_INPUT_HOUR_1": hour}
+                reply = client.make_request("GET", api_id=..., params=params)
+                rows = reply["output2"]
+                ...  # keep rows
+                hour = earlier_than(rows[-1]) if rows else ""   # a minute before the oldest row
         """
-        page_request = self._page_requests(
-            method, url, tr_id=tr_id, api_id=api_id, variant=variant, headers=headers
+        first, page_request, cursor = self._pager(
+            method,
+            url,
+            params,
+            tr_id=tr_id,
+            api_id=api_id,
+            variant=variant,
+            headers=headers,
+            max_pages=max_pages,
+            max_restarts=max_restarts,
         )
-        return self._pages(page_request, PageCursor(params, max_pages))
-
-    def _pages(
-        self, page_request: Callable[[PageCursor], PreparedRequest], cursor: PageCursor
-    ) -> Iterator[KISResponse]:
-        while True:
-            page = self.send(page_request(cursor))
-            yield page
-            if not cursor.advance(page):
-                return
+        return Pages(self.send, first, page_request, cursor)
 
     def hashkey(self, body: Mapping[str, Any]) -> str:
         """KIS's hashkey (``HASH``) for ``body`` as this client would serialise it."""

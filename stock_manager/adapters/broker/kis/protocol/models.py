@@ -15,12 +15,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from ..catalog import ApiSpec
+from ..catalog import ApiSpec, Paging
 from ..errors import KISProtocolError, KISUsageError
-from ..redaction import fingerprint
+from ..redaction import fingerprint, logger
+from .paging import first_params, next_params, says_more
 
 __all__ = [
     "APPROVAL_KEY_LIFETIME",
+    "DATA_CHANGED",
     "KST",
     "MAX_CREDENTIAL_LENGTH",
     "SECRET_HEADERS",
@@ -163,6 +165,9 @@ class RawResponse:
     content: bytes = field(repr=False)
 
 
+#: KIS's answer (rt_cd 7) when the data changed between two pages: start again from the first.
+DATA_CHANGED = "SYDB0050"
+
 # KIS's tr_cont values that say another page follows.
 _MORE = frozenset({"F", "M"})
 
@@ -238,33 +243,76 @@ class KISResponse(Mapping[str, Any]):
 class PageCursor:
     """Paging state for ``iter_pages``: the params and ``tr_cont`` of the next request.
 
-    After each page, :meth:`advance` copies the reply's ``ctx_area_*`` values back as the
-    ``CTX_AREA_*`` params and switches ``tr_cont`` to ``N``; past ``max_pages`` pages that still
-    say "more" it raises :class:`KISProtocolError`, so a misbehaving server cannot loop forever.
+    ``paging`` is the API's ``ApiSpec.paging`` (``None``: unknown, paged by ``tr_cont`` and the
+    ``ctx_area_*`` fields as KIS's account inquiries are); :mod:`.paging` says how each form
+    asks for the next page. After each page :meth:`advance` prepares the next request; past
+    ``max_pages`` pages that still say "more" it raises :class:`KISProtocolError`, so a
+    misbehaving server cannot loop forever. :meth:`restart` goes back to the first page when
+    KIS says the data changed between pages (``SYDB0050``), at most ``max_restarts`` times.
+
+    ``complete`` is True only once KIS has marked a page as the last: until then whatever was
+    read is a part, never the whole.
     """
 
-    def __init__(self, params: Mapping[str, Any] | None, max_pages: int) -> None:
+    def __init__(
+        self,
+        params: Mapping[str, Any] | None,
+        max_pages: int,
+        paging: Paging | None = None,
+        *,
+        max_restarts: int = 2,
+    ) -> None:
         if max_pages < 1:
             raise KISUsageError(f"max_pages must be at least 1, not {max_pages}")
-        self.params: dict[str, Any] = dict(params or {})
+        if max_restarts < 0:
+            raise KISUsageError(f"max_restarts must be 0 or more, not {max_restarts}")
+        # No spec (a path outside the catalog): tr_cont with whatever ctx_area_* keys come back.
+        self.form: str = paging.form if paging is not None else "tr_cont"
+        self.keys: tuple[str, ...] = paging.keys if paging is not None else ()
+        self._first = first_params(self.form, params or {})
+        self.params: dict[str, Any] = dict(self._first)
         self.tr_cont = ""
         self.max_pages = max_pages
+        self.max_restarts = max_restarts
         self.pages = 0
+        self.restarts = 0
+        self.complete = False
 
     def advance(self, response: KISResponse) -> bool:
         """Take in the page just read; True if another one should be asked for."""
         self.pages += 1
-        if not response.has_next:
+        if not says_more(self.form, response, response.tr_cont):
+            self.complete = True
             return False
         if self.pages >= self.max_pages:
             raise KISProtocolError(
                 f"KIS still reports more pages (tr_cont={response.tr_cont!r}) after "
                 f"max_pages={self.max_pages}: raise max_pages if that is expected"
             )
-        for key, value in response.items():
-            if key.lower().startswith("ctx_area_"):
-                if not isinstance(value, str | int):  # the server's fault, not the caller's
-                    raise KISProtocolError(f"KIS sent a {key} that is not a continuation key")
-                self.params[key.upper()] = value
-        self.tr_cont = "N"
+        following = next_params(self.form, self.keys, self.params, response)
+        if following is None:
+            logger.warning(
+                "KIS says more pages follow %s but gave no new continuation key: stopped after "
+                "%d page(s), the result is truncated",
+                response.request.path if response.request is not None else "this inquiry",
+                self.pages,
+            )
+            return False
+        self.params, self.tr_cont = following
+        return True
+
+    def restart(self, error: BaseException) -> bool:
+        """True (and back at the first page) if ``error`` is KIS's "data changed since the
+        first page" (``SYDB0050``) and restarts are left; False: re-raise it."""
+        if getattr(error, "code", None) != DATA_CHANGED or self.restarts >= self.max_restarts:
+            return False
+        self.restarts += 1
+        logger.warning(
+            "KIS says the data changed while paging (%s): starting again from the first page "
+            "(restart %d of %d); pages read before it are stale",
+            DATA_CHANGED,
+            self.restarts,
+            self.max_restarts,
+        )
+        self.params, self.tr_cont, self.pages = dict(self._first), "", 0
         return True

@@ -18,7 +18,7 @@ import math
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import SplitResult, urlencode, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
 from .._config_checks import env_var
 from ..catalog import ApiSpec, Catalog, get_catalog
@@ -29,6 +29,7 @@ from ..errors import (
     KISUsageError,
 )
 from .models import SECRET_HEADERS, PreparedRequest, new_gt_uid
+from .validate import checked_params
 
 __all__ = [
     "HEADER_VALUE",
@@ -259,6 +260,7 @@ def build_request(
     tr_cont: str = "",
     headers: Mapping[str, str] | None = None,
     catalog: Catalog | None = None,
+    warn: bool = True,
 ) -> PreparedRequest:
     """Turn one KIS call into a :class:`PreparedRequest` (without the token: the shells add it).
 
@@ -266,6 +268,11 @@ def build_request(
     be omitted. The catalog supplies the TR_ID (``tr_id=`` overrides it), whether a token is
     needed and whether the call is an order. A path not in the catalog needs a token, counts
     against the rate limit, is an order if it is a POST, and must be given ``tr_id=``.
+
+    Where the catalog knows the API's parameters, ``params`` are completed and checked first
+    (:mod:`.validate`): the account and may-be-empty keys filled, a missing required key or an
+    impossible code refused with :class:`KISUsageError`. ``warn=False`` silences the warnings
+    (unknown key, deprecated TR_ID), for the later pages of one call.
     """
     if not isinstance(method, str):
         raise KISUsageError(f"method must be 'GET' or 'POST', not {type(method).__name__}")
@@ -282,14 +289,20 @@ def build_request(
     if tr_cont not in ("", "N"):
         raise KISUsageError(f"tr_cont must be '' or 'N' (next page), not {tr_cont!r}")
 
-    if tr_id is None:
-        if spec is not None:
-            tr_id = spec.tr_id_for(config.is_paper, variant)
-        elif path.startswith("/uapi/"):
-            raise KISUsageError(
-                f"{method} {path} is not in the catalog, so its TR_ID is unknown: pass tr_id="
-            )
+    # The API's own mistakes (variant, paper support) first, then the parameters'.
+    sent_tr_id = _tr_id(config, spec, method, path, tr_id=tr_id, variant=variant)
     auth = spec.auth if spec is not None else "token"
+    params = checked_params(
+        spec,
+        method,
+        params,
+        config,
+        gateway=auth == "token",
+        tr_id=tr_id,
+        warn=warn,
+        in_url=[name for name, _ in parse_qsl(query, keep_blank_values=True)],
+    )
+    tr_id = sent_tr_id
 
     if method == "GET":
         content = b""
@@ -339,6 +352,27 @@ def build_request(
         body=body,
     )
     return request
+
+
+def _tr_id(
+    config: KISConfig,
+    spec: ApiSpec | None,
+    method: str,
+    path: str,
+    *,
+    tr_id: str | None,
+    variant: str | None,
+) -> str | None:
+    """The TR_ID to send: the caller's, else the catalog's for this domain and variant."""
+    if tr_id is not None:
+        return tr_id
+    if spec is not None:
+        return spec.tr_id_for(config.is_paper, variant)
+    if path.startswith("/uapi/"):
+        raise KISUsageError(
+            f"{method} {path} is not in the catalog, so its TR_ID is unknown: pass tr_id="
+        )
+    return None
 
 
 def _check_header_value(name: str, value: str) -> None:
