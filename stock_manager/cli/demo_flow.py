@@ -119,11 +119,10 @@ def balance_step(transcript: Transcript, client: KISRestClient, config: KISConfi
     """The account balance, following tr_cont across every page."""
     call = f"GET inquire-balance, tr_cont paging (tr_id {client.get_tr_id('inquire-balance')})"
     with transcript.step("balance across pages", call) as step:
-        pages = list(
-            client.iter_pages(
-                "GET", api_id="inquire-balance", params=balance_params(config), max_pages=20
-            )
-        )
+        # collect(): the pages of one consistent pass, or an error, never a part as the whole.
+        pages = client.iter_pages(
+            "GET", api_id="inquire-balance", params=balance_params(config), max_pages=20
+        ).collect()
         holdings = [row for page in pages for row in (page.get("output1") or [])]
         summary = (pages[-1].get("output2") or [{}])[0]
         step.result = {

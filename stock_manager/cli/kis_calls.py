@@ -197,13 +197,12 @@ def request(
         output = session.output
         with session.client() as client:
             if all_pages:
-                pages: list[KISResponse] = []
-                with output.waiting("reading page 1…") as update:
-                    for page in client.iter_pages(
+                # collect(): one consistent pass (pages read before a SYDB0050 restart are
+                # stale), and an error rather than a part shown as the whole.
+                with output.waiting(f"{method} {path or api_id}: reading every page…"):
+                    pages = client.iter_pages(
                         method, path, params, max_pages=max_pages, **call
-                    ):
-                        pages.append(page)
-                        update(f"reading page {len(pages) + 1}…")
+                    ).collect()
             else:
                 with output.waiting(f"{method} {path or api_id}…"):
                     pages = [client.make_request(method, path, params, hashkey=hashkey, **call)]

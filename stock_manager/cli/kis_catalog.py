@@ -1,18 +1,27 @@
-"""``stock-manager kis tr-id`` and ``kis apis``: the API catalog, no server needed."""
+"""``stock-manager kis tr-id`` and ``kis apis``: the API catalog, no server needed.
+
+``kis apis show`` prints an API's reference page, rendered by :mod:`.api_pages`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markdown import Markdown
 
 from stock_manager.adapters.broker.kis import ApiSpec, get_catalog
 
+from .api_pages import api_page, page_path
+from .failures import CliUsageError
 from .options import common_options
 from .session import Session
 
-__all__ = ["register"]
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["api_document", "register"]
 
 
 def _tr_text(spec: ApiSpec, tr: str | Mapping[str, str] | None, paper: bool) -> str:
@@ -34,8 +43,10 @@ def api_document(spec: ApiSpec) -> dict[str, Any]:
     return {
         "api_id": spec.api_id,
         "alias": spec.alias,
+        "aliases": list(spec.aliases),
         "name": spec.name,
         "category": spec.category,
+        "transport": spec.transport,
         "method": spec.method,
         "path": spec.path,
         "tr_id": (
@@ -43,11 +54,13 @@ def api_document(spec: ApiSpec) -> dict[str, Any]:
             if spec.has_tr_id
             else None
         ),
+        "deprecated_tr_ids": dict(spec.deprecated_tr_ids),
         "paper_supported": spec.paper_supported,
         "needs_token": spec.needs_token,
         "order": spec.order,
         "rate_limited": spec.rate_limited,
         "paged": spec.paged,
+        "page": f"docs/apis/{page_path(spec)}",
     }
 
 
@@ -110,8 +123,26 @@ def tr_id(
         output.pairs(rows)
 
 
+def _show(session: Session, api_id: str) -> None:
+    spec = get_catalog().get(api_id)
+    output = session.output
+    page = api_page(spec)
+    if output.json_mode:
+        output.json({"api": api_document(spec), "markdown": page})
+        return
+    # The page holds KIS's text, never a secret; clean() still strips control characters.
+    output.out.print(Markdown(output.clean(page)))
+
+
 @common_options
 def apis(
+    words: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="TEXT to search for (Korean or English), or `show ID` for one API's page.",
+            show_default=False,
+        ),
+    ] = None,
     *,
     category: Annotated[
         str | None, typer.Option("--category", help="Only this category (substring match).")
@@ -120,9 +151,24 @@ def apis(
         str, typer.Option("--search", help="Text in the id, alias, name, path or TR_IDs.")
     ] = "",
 ) -> None:
-    """List the KIS APIs the client knows, with their TR_IDs on both domains."""
+    """List and search the KIS APIs; `apis show ID` prints one API's reference page.
+
+    `stock-manager kis apis 잔고` or `kis apis balance` searches (Korean and English);
+    `kis apis show order-cash` shows the page (parameters, response fields, an example).
+    """
     with Session.start() as session:
-        found = get_catalog().search(search, category)
+        words = words or []
+        if words[:1] == ["show"]:
+            if len(words) != 2:
+                raise CliUsageError("usage: stock-manager kis apis show ID (one API id or alias)")
+            _show(session, words[1])
+            return
+        if len(words) > 1:
+            raise CliUsageError(
+                f"search for one TEXT (quote it if it has spaces: {' '.join(words)!r}), "
+                "or `apis show ID`"
+            )
+        found = get_catalog().search(words[0] if words else search, category)
         output = session.output
         if output.json_mode:
             output.json({"count": len(found), "apis": [api_document(spec) for spec in found]})
@@ -137,7 +183,7 @@ def apis(
                     "api_id": spec.api_id,
                     "alias": spec.alias,
                     "name": spec.name,
-                    "method": spec.method,
+                    "method": "WS" if spec.transport == "websocket" else spec.method,
                     "path": spec.path,
                     "real": _tr_text(spec, spec.tr_id_real, paper=False),
                     "paper": _tr_text(spec, spec.tr_id_paper, paper=True),

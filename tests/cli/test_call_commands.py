@@ -10,6 +10,7 @@ import pytest
 from cli_helpers import CLI, json_of
 
 from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
+from stock_manager.adapters.broker.kis.bodies import balance_params
 from stock_manager.sandbox import KISSandbox
 
 ORDER_PATH = "/uapi/domestic-stock/v1/trading/order-cash"
@@ -153,13 +154,23 @@ def paged_cli(sandbox_factory: Callable[..., KISSandbox], tmp_path: Path) -> CLI
     return cli
 
 
+def _balance_params(cli: CLI) -> list[str]:
+    """``-p KEY=VALUE`` for every key of the first inquire-balance page (bodies.balance_params)."""
+    config = KISConfig(
+        _env_file=None,
+        kis_app_key=cli.sandbox.app_key,
+        kis_app_secret=cli.sandbox.app_secret,
+        base_url=cli.sandbox.base_url,
+        account_no=cli.sandbox.account_no,
+    )
+    return [
+        arg for key, value in balance_params(config).items() for arg in ("-p", f"{key}={value}")
+    ]
+
+
 def test_request_all_pages(paged_cli: CLI) -> None:
     cli = paged_cli
-    cano, product = cli.sandbox.account_no.split("-")
-    args = [
-        "kis", "request", "GET", "--api-id", "inquire-balance", "-p", f"CANO={cano}",
-        "-p", f"ACNT_PRDT_CD={product}", "-p", "INQR_DVSN=02",
-    ]  # fmt: skip
+    args = ["kis", "request", "GET", "--api-id", "inquire-balance", *_balance_params(cli)]
     one = cli(*args, "--json")
     assert json_of(one)["tr_cont"] == "M"  # more pages follow
     people = cli(*args)

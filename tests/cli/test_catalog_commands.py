@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from cli_helpers import json_of, run_bare
 
+from stock_manager.adapters.broker.kis import get_catalog
+
 
 def test_tr_id_lists_every_variant_when_none_is_given() -> None:
     result = run_bare("kis", "tr-id", "order-cash", "--real", "--json")
@@ -94,16 +96,20 @@ def test_apis_json_lists_the_catalog() -> None:
     assert set(by_alias["inquire-balance"]) == {
         "api_id",
         "alias",
+        "aliases",
         "name",
         "category",
+        "transport",
         "method",
         "path",
         "tr_id",
+        "deprecated_tr_ids",
         "paper_supported",
         "needs_token",
         "order",
         "rate_limited",
         "paged",
+        "page",
     }
 
 
@@ -117,3 +123,56 @@ def test_apis_search_and_category() -> None:
     assert table.exit_code == 0
     assert "VTTC0012U" in table.stdout
     assert "no API matches" in run_bare("kis", "apis", "--search", "zzz-nothing").stdout
+
+
+def test_apis_lists_every_api_of_the_catalog() -> None:
+    document = json_of(run_bare("kis", "apis", "--json"))
+    assert document["count"] == len(get_catalog())
+    assert len({api["api_id"] for api in document["apis"]}) == len(get_catalog())
+
+
+def test_apis_text_searches_korean_and_english() -> None:
+    korean = json_of(run_bare("kis", "apis", "잔고", "--json"))["apis"]
+    assert "inquire-balance" in {api["alias"] for api in korean}
+    assert all("잔고" in api["name"] or "잔고" in api["api_id"] for api in korean)
+    english = json_of(run_bare("kis", "apis", "balance", "--json"))["apis"]
+    assert "inquire-balance" in {api["alias"] for api in english}
+    # The positional TEXT and --search are the same search.
+    assert english == json_of(run_bare("kis", "apis", "--search", "balance", "--json"))["apis"]
+
+
+def test_apis_show_prints_the_reference_page() -> None:
+    result = run_bare("kis", "apis", "show", "order-cash")
+    assert result.exit_code == 0, result.output
+    page = result.stdout
+    for text in ("주식주문(현금)", "VTTC0012U", "TTTC0011U", "PDNO", "ORD_DVSN", "make_request"):
+        assert text in page, text
+    assert "```" not in page, "the Markdown should be rendered, not printed raw"
+    spec = get_catalog().get("order-cash")
+    for param in spec.params:
+        assert param.name in page
+
+
+def test_apis_show_by_korean_name_and_json() -> None:
+    by_name = run_bare("kis", "apis", "show", "주식잔고조회", "--json")
+    assert by_name.exit_code == 0, by_name.output
+    document = json_of(by_name)
+    assert document["api"]["alias"] == "inquire-balance"
+    assert document["markdown"].startswith("# 주식잔고조회 (`inquire-balance`)")
+
+
+def test_apis_show_unknown_id_suggests_in_one_line() -> None:
+    result = run_bare("kis", "apis", "show", "ordr-cash")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "order-cash" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_apis_show_needs_exactly_one_id() -> None:
+    for args in (["show"], ["show", "order-cash", "inquire-price"], ["balance", "order"]):
+        result = run_bare("kis", "apis", *args)
+        assert result.exit_code == 2, args
+        assert result.stderr.count("\n") == 1, args
+        assert "apis show ID" in result.stderr

@@ -43,7 +43,10 @@ def _one_error_line(result: object, *needles: str) -> str:
         ),
         (["kis", "request", "GET", "--api-id", "no-such-api"], "kis apis"),
         (["kis", "request", "GET", "https://example.com/uapi/x", "--tr-id", "X"], "refusing"),
-        (["kis", "request", "GET", "--api-id", "inquire-price", "--hashkey"], "POST"),
+        (
+            ["kis", "request", "GET", "--api-id", "inquire-price", *PRICE_PARAMS, "--hashkey"],
+            "POST",
+        ),
     ],
 )
 def test_usage_errors_exit_2(cli: CLI, args: list[str], needle: str) -> None:

@@ -46,7 +46,10 @@ ORDER_BODY = json.dumps(
     }
 )
 ORDER_ARGS = ("kis", "request", "POST", ORDER_PATH, "--variant", "buy", "--body", ORDER_BODY)
-PRICE_ARGS = ("kis", "request", "GET", PRICE_PATH, "-p", "FID_INPUT_ISCD=005930")
+PRICE_ARGS = (
+    *("kis", "request", "GET", PRICE_PATH),
+    *("-p", "FID_COND_MRKT_DIV_CODE=J", "-p", "FID_INPUT_ISCD=005930"),
+)
 # Markup that, read as markup, ends the dim style and prints a red verdict of its own.
 FORGED = "[/dim][bold red]ORDER REJECTED - nothing was placed[/]"
 # Characters a terminal acts on: ESC (OSC title, clear screen), BEL, CR, DEL, C1 CSI, and
@@ -206,6 +209,30 @@ def test_control_characters_in_a_kis_error_are_stripped(tmp_path: Path) -> None:
     assert result.exit_code == 1, printed(result)
     assert "APBK0952" in _error_line(result.stderr)
     assert not UNSAFE.search(printed(result))
+
+
+# -- issue 14: --all-pages never shows a part of the pages as the whole -----------------------
+
+DAILY_PATH = "/uapi/overseas-price/v1/quotations/dailyprice"  # paged by KEYB
+DAILY_ARGS = (
+    *("kis", "request", "GET", "--api-id", "overseas-dailyprice", "--all-pages"),
+    *("-p", "AUTH=", "-p", "EXCD=NAS", "-p", "SYMB=AAPL", "-p", "GUBN=0", "-p", "MODP=0"),
+)
+
+
+def test_all_pages_refuses_pages_that_stop_without_kis_marking_the_last(tmp_path: Path) -> None:
+    # Every page names the same KEYB: more follow, yet asking again would return the same page.
+    page = {"rt_cd": "0", "msg_cd": "MCI00000", "msg1": "ok", "output1": {"keyb": "K1"},
+            "output2": [{"xymd": "20260102"}]}  # fmt: skip
+    with RawServer({"/oauth2/tokenP": token_reply(), DAILY_PATH: Reply.json(200, page)}) as server:
+        result = _run(_env(server, tmp_path), "--json", *DAILY_ARGS)
+        assert server.count(DAILY_PATH) == 2  # the first page, then KEYB=K1, then no new key
+
+    assert result.exit_code == 1, printed(result)
+    assert result.stdout == ""
+    # The library's warning, then the error: the pages read are a part only.
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "part only" in last, result.stderr
 
 
 # -- D13: bodies are read up to 1 MiB, from regular files only ---------------------------------
