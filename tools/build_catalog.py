@@ -139,6 +139,8 @@ def parse_sheet(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
 
 CODE_LINE = re.compile(r"^\s*(?:-\s*)?([A-Za-z0-9]{1,6})\s*(?::|@)\s*(\S.*?)\s*,?$")
 # Meaning first, code after: "한국거래소 : KRX", "대체거래소 (NXT) : NXT" (upper-case codes only).
+# A list that says it is not all: "... 등" at a line's end, "...", "…".
+ETCETERA = re.compile(r"(?:\s등\.?\s*$|\.{3}|…)", re.MULTILINE)
 MEANING_FIRST_LINE = re.compile(r"^\s*(\S.*?[가-힣)])\s*:\s*([A-Z]{2,5})\s*$")
 # "00 전체" (a code, blanks, its meaning): read only where every line of a description has it.
 SPACED_CODE_LINE = re.compile(r"^\s*(\d{1,4})\s+([^\s:@].*?)\s*,?$")
@@ -186,7 +188,12 @@ def parse_codes(description: str) -> tuple[dict[str, str], dict[str, dict[str, s
     codes: dict[str, str] = {}
     by_venue: dict[str, dict[str, str]] = {}
     venue = None
-    prose = bool(LABEL.search(description) or re.search(r"\n\s*\[(?!KRX|NXT|SOR)", description))
+    prose = bool(
+        LABEL.search(description)
+        or re.search(r"\n\s*\[(?!KRX|NXT|SOR)", description)
+        # "07 : 시간외 단일가 등", "1: 1분봉, 5: 5분봉 ...": the list names some of the values.
+        or ETCETERA.search(description)
+    )
     pieces = _pieces(description)
     spaced = [SPACED_CODE_LINE.match(p) for p in pieces if not NONE_LINE.match(p)]
     use_spaced = len(spaced) >= 2 and all(spaced)
@@ -216,9 +223,10 @@ def parse_codes(description: str) -> tuple[dict[str, str], dict[str, dict[str, s
     if not stated:
         return {}, by_venue, False  # "공란 : 최초 조회시" alone is prose, not a code list
     widths = {len(code) for code in stated}
-    # Spaced lists of 3+ digit numbers are identifiers (product types, countries), of which a
+    # Lists of 3+ digit numbers are identifiers (product types, countries), of which a
     # description names the ones it thinks of: open. "00 전체 / 01 체결" divisions are closed.
-    closed_form = not use_spaced or widths <= {1, 2}
+    numbered = all(code.isdigit() and len(code) >= 3 for code in stated)
+    closed_form = (not use_spaced or widths <= {1, 2}) and not numbered
     complete = not prose and closed_form and len(stated) >= 2 and len(widths) == 1
     return codes, by_venue, complete
 

@@ -9,13 +9,13 @@ import json
 from typing import TYPE_CHECKING
 
 from stock_manager.adapters.broker.kis import ApiSpec
+from stock_manager.adapters.broker.kis.protocol.validate import ACCOUNT_KEYS, sent_blank
 
 if TYPE_CHECKING:
     from stock_manager.adapters.broker.kis.catalog import Param
 
-__all__ = ["ACCOUNT_KEYS", "data_blocks", "example", "first_variant", "py_literal"]
+__all__ = ["data_blocks", "example", "first_variant", "py_literal"]
 
-ACCOUNT_KEYS = frozenset({"CANO", "ACNT_PRDT_CD"})
 # The four OAuth APIs have client methods of their own; their bodies carry the app secret.
 _OAUTH_EXAMPLES = {
     "/oauth2/tokenP": (
@@ -62,14 +62,14 @@ def _example_value(param: Param, spec: ApiSpec) -> str:
 
 
 def _example_params(spec: ApiSpec) -> dict[str, str]:
-    """The required keys the client does not fill, each with a plausible value; a key that may
-    be blank is shown only when a value for it is plausible (the client sends the others as "")."""
+    """The required keys the client does not fill, each with a plausible value; a key the client
+    sends blank is shown only when a value for it is plausible."""
     values = {}
     for param in spec.params:
         if not param.required or param.name in ACCOUNT_KEYS:
             continue
         value = _example_value(param, spec)
-        if value or not param.empty_ok:
+        if value or not sent_blank(spec, param):
             values[param.name] = value
     return values
 

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 from stock_manager.adapters.broker.kis import ApiSpec, Catalog
 from stock_manager.adapters.broker.kis.config import KIS_DOMAINS
+from stock_manager.adapters.broker.kis.protocol.validate import ACCOUNT_KEYS, sent_blank
 
-from .api_examples import ACCOUNT_KEYS, example, first_variant, py_literal
+from .api_examples import example, first_variant, py_literal
 
 if TYPE_CHECKING:
     from stock_manager.adapters.broker.kis.catalog import Param
@@ -117,12 +118,16 @@ def _codes_text(param: Param) -> str:
 
 
 def _required_text(param: Param, spec: ApiSpec) -> str:
-    if not param.required:
-        return "no"
     if param.name in ACCOUNT_KEYS:
         return "yes (the client fills it from the account)"
+    if sent_blank(spec, param):
+        return (
+            'yes, "" (the client sends it blank)' if param.required else 'no (the client sends "")'
+        )
+    if not param.required:
+        return "no"
     if param.empty_ok:
-        return 'yes, may be "" (the client fills it)'
+        return 'yes, may be "" (pass it: blank means something here)'
     return "yes"
 
 

@@ -216,7 +216,20 @@ def test_control_characters_in_a_kis_error_are_stripped(tmp_path: Path) -> None:
 DAILY_PATH = "/uapi/overseas-price/v1/quotations/dailyprice"  # paged by KEYB
 DAILY_ARGS = (
     *("kis", "request", "GET", "--api-id", "overseas-dailyprice", "--all-pages"),
-    *("-p", "AUTH=", "-p", "EXCD=NAS", "-p", "SYMB=AAPL", "-p", "GUBN=0", "-p", "MODP=0"),
+    *(
+        "-p",
+        "AUTH=",
+        "-p",
+        "EXCD=NAS",
+        "-p",
+        "SYMB=AAPL",
+        "-p",
+        "GUBN=0",
+        "-p",
+        "MODP=0",
+        "-p",
+        "BYMD=",
+    ),
 )
 
 

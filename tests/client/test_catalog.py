@@ -621,3 +621,22 @@ def test_codes_written_meaning_first_are_read() -> None:
     venue = next(p for p in spec.params if p.name == "EXCG_ID_DVSN_CD")
     assert {"KRX", "NXT", "SOR", "ALL"} <= set(venue.codes)
     assert venue.codes["KRX"] == "한국거래소"
+
+
+@pytest.mark.parametrize(
+    ("api", "name"),
+    [
+        ("inquire-credit-psamount", "ORD_DVSN"),  # "... 07 : 시간외 단일가 등"
+        ("해외선물-040", "QRY_GAP"),  # "1: 1분봉, 5: 5분봉 ..."
+    ],
+)
+def test_a_list_that_says_it_is_not_all_stays_open(api: str, name: str) -> None:
+    param = next(p for p in get_catalog().get(api).params if p.name == name)
+    assert param.codes and not param.codes_complete  # other values warn, never refused
+
+
+def test_a_path_is_looked_up_too() -> None:
+    catalog = get_catalog()
+    path = catalog.get("inquire-balance").path
+    assert catalog.get(path) is catalog.get("inquire-balance")
+    assert get_catalog().get(path).tr_id_for(paper=True) == "VTTC8434R"

@@ -191,8 +191,28 @@ def test_collect_refuses_to_return_a_part_as_the_whole(scripted: Any) -> None:
         assert pages.truncated
 
 
+def test_collect_after_reading_a_page_refuses_instead_of_dropping_it(scripted: Any) -> None:
+    script = [_page({"output1": {"keyb": "K2"}, "output2": [1]}), _page({"output2": [2]})]
+    with scripted(script, "keyb", ("KEYB",)) as client:
+        pages = client.iter_pages("GET", api_id="inquire-balance", params=BALANCE)
+        assert next(pages)["output2"] == [1]
+        with pytest.raises(KISUsageError, match="already read"):
+            pages.collect()  # it would have returned [2] alone, as if it were everything
+        assert len(client.sent) == 1
+
+
 def test_a_cursor_paged_api_is_refused_before_sending(scripted: Any) -> None:
     with scripted([], "cursor", ("FID_INPUT_HOUR_1",)) as client:
         with pytest.raises(KISUsageError, match="FID_INPUT_HOUR_1"):
             client.iter_pages("GET", api_id="inquire-balance", params=BALANCE)
         assert client.sent == []
+
+
+def test_keyb_missing_from_the_reply_falls_back_to_the_header() -> None:
+    # Where KIS's layout shows no keyb: a reply saying "more" in its header is not whole.
+    cursor = PageCursor(BALANCE, 10, Paging("keyb", ("KEYB",)))
+    assert not cursor.advance(_reply({"output2": [1]}, "M"))  # no key to go on with
+    assert not cursor.complete
+    last = PageCursor(BALANCE, 10, Paging("keyb", ("KEYB",)))
+    assert not last.advance(_reply({"output2": [1]}, "D"))
+    assert last.complete

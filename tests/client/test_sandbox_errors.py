@@ -295,12 +295,16 @@ def test_tr_id_of_the_other_domain_or_deprecated(
 ) -> None:
     config = config_for(paper_sandbox)
     with KISRestClient(config) as client:
-        for tr_id in ("TTTC0012U", "VTTC0802U"):
-            with pytest.raises(KISAPIError) as caught:
-                client.make_request("POST", ORDER_PATH, order(config), tr_id=tr_id)
-            assert type(caught.value) is KISAPIError
-            assert caught.value.code == "OPSQ0002"
-            assert "TR_ID" in str(caught.value)
+        # The real domain's TR_ID on paper: the catalog knows it, so nothing is sent.
+        with pytest.raises(KISUsageError, match="the paper domain takes VTTC0011U, VTTC0012U"):
+            client.make_request("POST", ORDER_PATH, order(config), tr_id="TTTC0012U")
+        assert paper_sandbox.stats()["requests"] == {}
+        # A deprecated paper TR_ID goes out (with a warning); this sandbox refuses it as unknown.
+        with pytest.raises(KISAPIError) as caught:
+            client.make_request("POST", ORDER_PATH, order(config), tr_id="VTTC0802U")
+        assert type(caught.value) is KISAPIError
+        assert caught.value.code == "OPSQ0002"
+        assert "TR_ID" in str(caught.value)
 
 
 def test_real_only_api_called_on_paper_anyway(
@@ -312,15 +316,15 @@ def test_real_only_api_called_on_paper_anyway(
             client.make_request(
                 "POST", api_id="order-credit", variant="buy", params=credit_buy(config)
             )
-        assert paper_sandbox.stats()["requests"] == {}
-        with pytest.raises(KISAPIError, match="모의투자") as caught:
+        # The real TR_ID passed by hand on paper: refused the same way, before sending.
+        with pytest.raises(KISPaperTradingUnsupportedError, match="모의투자"):
             client.make_request(
                 "POST",
                 "/uapi/domestic-stock/v1/trading/order-credit",
                 credit_buy(config),
                 tr_id="TTTC0052U",
             )
-    assert caught.value.status_code == 500
+        assert paper_sandbox.stats()["requests"] == {}
 
 
 def test_unknown_path_is_a_404_api_error(paper_sandbox: KISSandbox, config_for: ConfigFor) -> None:

@@ -25,9 +25,10 @@ ORD_DVSN_KRX = {"00": "지정가", "01": "시장가"}
 ORD_DVSN_NXT = {"00": "지정가"}
 
 
-def _config(account: str | None = "12345678-01") -> KISConfig:
+def _config(account: str | None = "12345678-01", environment: str = "paper") -> KISConfig:
     return KISConfig(
         _env_file=None,
+        environment=environment,
         kis_app_key="A" * 36,
         kis_app_secret="S" * 180,
         account_no=account,
@@ -225,3 +226,34 @@ def test_keys_written_into_the_url_count_as_given(
         assert price["rt_cd"] == "0"
         with pytest.raises(KISUsageError, match="FID_INPUT_ISCD"):
             client.make_request("GET", f"{path}?FID_COND_MRKT_DIV_CODE=J")
+
+
+def test_only_blanks_that_mean_nothing_are_filled() -> None:
+    # period-rights: CUST_RNCNO25 is documented as "공란" and nothing else: sent as "".
+    rights = build_request(
+        _config(environment="real"),
+        "GET",
+        api_id="period-rights",
+        params={"INQR_DVSN": "03", "INQR_STRT_DT": "20260101", "INQR_END_DT": "20260131"},
+    )
+    assert "CUST_RNCNO25=&" in rights.url
+    # inquire-psbl-order: a blank PDNO asks for something else (the amount alone): not guessed.
+    with pytest.raises(KISUsageError, match="PDNO"):
+        build_request(_config(), "GET", api_id="inquire-psbl-order", params={"ORD_DVSN": "01"})
+
+
+def test_a_tr_id_of_the_other_domain_is_refused_before_sending() -> None:
+    order = {"PDNO": "005930", "ORD_DVSN": "00", "ORD_QTY": "1", "ORD_UNPR": "70000"}
+    with pytest.raises(KISUsageError, match=r"real domain; the paper domain takes VTTC0011U"):
+        build_request(_config(), "POST", api_id="order-cash", params=order, tr_id="TTTC0012U")
+    # Deprecated and of the other domain: judged by its successor (TTTC0012U, a real TR).
+    with pytest.raises(KISUsageError, match="OPSQ0002"):
+        build_request(_config(), "POST", api_id="order-cash", params=order, tr_id="TTTC0802U")
+    paper = build_request(_config(), "POST", api_id="order-cash", params=order, tr_id="VTTC0012U")
+    assert paper.tr_id == "VTTC0012U"
+
+
+def test_a_number_in_an_order_body_is_refused_with_the_string_to_send() -> None:
+    order = {"PDNO": "005930", "ORD_DVSN": "00", "ORD_QTY": 1, "ORD_UNPR": "70000"}
+    with pytest.raises(KISUsageError, match='ORD_QTY: "1"'):
+        build_request(_config(), "POST", api_id="order-cash", variant="buy", params=order)

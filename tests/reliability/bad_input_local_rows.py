@@ -231,6 +231,8 @@ ARGUMENT_ROWS = [
     ),
     local("missing-variant", lambda c: c.order(variant=None), KISVariantError),
     local("unknown-variant", lambda c: c.order(variant="short"), KISVariantError),
+    # The catalog knows TTTC0012U is the real domain's: KIS would answer OPSQ0002.
+    local("real-tr-id-on-paper", lambda c: c.order(variant=None, tr_id="TTTC0012U"), KISUsageError),
     local("variant-of-a-single-tr-api", _query(PRICE, variant="buy"), KISVariantError),
     local("unknown-uapi-path-without-tr-id", lambda c: c.call("GET", NOWHERE), KISUsageError),
     local("bad-tr-cont", _query(PRICE, tr_cont="X"), KISUsageError),

@@ -164,9 +164,6 @@ SANDBOX_ROWS = [
         KISInvalidHashkeyError,
     ),
     at_sandbox(
-        "real-tr-id-on-paper", lambda c: c.order(variant=None, tr_id="TTTC0012U"), KISAPIError
-    ),
-    at_sandbox(
         "unknown-uapi-path",
         lambda c: c.call("GET", NOWHERE, tr_id="FHKST01010100"),
         KISAPIError,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 
-from .errors import KISAPIError, KISProtocolError
+from .errors import KISAPIError, KISProtocolError, KISUsageError
 from .protocol import KISResponse, PageCursor, PreparedRequest
 
 __all__ = ["AsyncPages", "Pages"]
@@ -27,6 +27,7 @@ class _PagesState:
         self._next_request: PreparedRequest | None = first
         self._page_request = page_request
         self.cursor = cursor
+        self._handed_out = 0  # pages already given to the caller by iteration
 
     @property
     def truncated(self) -> bool:
@@ -45,6 +46,16 @@ class _PagesState:
 
     def _retry_after(self, error: KISAPIError) -> bool:
         return self.cursor.restart(error)
+
+    def _check_unread(self) -> None:
+        # Pages handed out before collect() are not in its list: a list missing them would be
+        # taken for the whole.
+        if self._handed_out:
+            raise KISUsageError(
+                f"collect() returns every page from the first, but {self._handed_out} page(s) "
+                "were already read from this iterator: call iter_pages again and collect() "
+                "before reading any page"
+            )
 
     def _incomplete(self) -> KISProtocolError:
         return KISProtocolError(
@@ -79,13 +90,16 @@ class Pages(_PagesState, Iterator[KISResponse]):
         return self
 
     def __next__(self) -> KISResponse:
-        return next(self._run)
+        page = next(self._run)
+        self._handed_out += 1
+        return page
 
     def collect(self) -> list[KISResponse]:
         """Every page, of one consistent pass (pages from before a restart dropped); raises
         :class:`KISProtocolError` rather than return a part as the whole."""
+        self._check_unread()
         pages: list[KISResponse] = []
-        for page in self:
+        for page in self._run:
             if self.cursor.pages == 0:  # the first page, perhaps again after a restart
                 pages.clear()
             pages.append(page)
@@ -125,7 +139,9 @@ class AsyncPages(_PagesState, AsyncIterator[KISResponse]):
         return self
 
     async def __anext__(self) -> KISResponse:
-        return await self._run.__anext__()
+        page = await self._run.__anext__()
+        self._handed_out += 1
+        return page
 
     async def aclose(self) -> None:
         """Stop paging (what ``async for`` does on ``break`` for an async generator)."""
@@ -133,8 +149,9 @@ class AsyncPages(_PagesState, AsyncIterator[KISResponse]):
 
     async def collect(self) -> list[KISResponse]:
         """Every page, of one consistent pass; see :meth:`Pages.collect`."""
+        self._check_unread()
         pages: list[KISResponse] = []
-        async for page in self:
+        async for page in self._run:
             if self.cursor.pages == 0:
                 pages.clear()
             pages.append(page)

@@ -69,7 +69,8 @@ class Catalog:
 
     def get(self, key: str) -> ApiSpec:
         """The API with this id (``"v1_국내주식-001"``), alias (``"order-cash"``), other alias,
-        Korean name (``"주식주문(현금)"``) or TR_ID (current or deprecated, realtime included).
+        Korean name (``"주식주문(현금)"``), TR_ID (current or deprecated, realtime included) or
+        path (``"/uapi/domestic-stock/v1/trading/inquire-balance"``).
 
         Unknown names raise :class:`KISUnknownAPIError` listing the closest known names.
         """
@@ -77,6 +78,10 @@ class Catalog:
         spec = self._by_key.get(folded) or self._by_tr.get(folded)
         if spec is not None:
             return spec
+        if key.startswith("/"):  # a path: the API served there, when only one method is
+            served = [s for m in ("GET", "POST") if (s := self.find(m, key)) is not None]
+            if len(served) == 1:
+                return served[0]
         names = [name for s in self._specs for name in (s.api_id, s.alias)]
         close = tuple(difflib.get_close_matches(key, names, n=3, cutoff=0.5))
         hint = f"; did you mean {', '.join(close)}?" if close else ""

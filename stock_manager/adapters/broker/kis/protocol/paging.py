@@ -5,7 +5,8 @@
   ``tr_cont`` header is ``F``/``M``. Also used for ``none``, ``blank`` and an unknown API, as
   before forms were known: such a reply normally says it is the last.
 * ``keyb``: ``KEYB`` set to the reply's ``keyb`` (overseas quotes and rankings; the header's
-  ``tr_cont`` is not used there); more while it is not blank.
+  ``tr_cont`` is not used there); more while it is not blank. A reply without the field falls
+  back to the header, and "more" without a key to follow ends the pages as truncated.
 * ``next_keyb``: ``NEXT="1"`` and ``KEYB``; more while the reply's ``next`` is ``"1"``.
 * ``index_key``: ``QRY_TP="Q"`` on the first page, then ``"P"`` with ``INDEX_KEY`` from the
   reply's ``index_key``; more while that is not blank.
@@ -78,7 +79,12 @@ def says_more(form: str, reply: Mapping[str, Any], tr_cont: str) -> bool:
         flag = reply_value(reply, "next")
         return _text(flag, "next") == "1" if flag is not None else tr_cont in _MORE
     if form in _KEYED:
-        return _text(reply_value(reply, _KEYED[form]), _KEYED[form]) != ""
+        key = reply_value(reply, _KEYED[form])
+        if key is None:
+            # The workbook's layouts do not always show where the key comes back: without the
+            # field, the header decides (and a "more" with no key to follow stays truncated).
+            return tr_cont in _MORE
+        return _text(key, _KEYED[form]) != ""
     return tr_cont in _MORE
 
 

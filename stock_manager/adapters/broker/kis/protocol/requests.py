@@ -365,6 +365,8 @@ def _tr_id(
 ) -> str | None:
     """The TR_ID to send: the caller's, else the catalog's for this domain and variant."""
     if tr_id is not None:
+        if spec is not None:
+            _check_domain(config, spec, tr_id)
         return tr_id
     if spec is not None:
         return spec.tr_id_for(config.is_paper, variant)
@@ -373,6 +375,29 @@ def _tr_id(
             f"{method} {path} is not in the catalog, so its TR_ID is unknown: pass tr_id="
         )
     return None
+
+
+def _domain_tr_ids(tr: str | Mapping[str, str] | None) -> set[str]:
+    if tr is None:
+        return set()
+    return {tr} if isinstance(tr, str) else set(tr.values())
+
+
+def _check_domain(config: KISConfig, spec: ApiSpec, tr_id: str) -> None:
+    """An explicit TR_ID of the other domain (a real one on paper, or the reverse) is refused
+    here: KIS would answer OPSQ0002. A deprecated one is judged by its successor."""
+    here = _domain_tr_ids(spec.tr_id_paper if config.is_paper else spec.tr_id_real)
+    there = _domain_tr_ids(spec.tr_id_real if config.is_paper else spec.tr_id_paper)
+    current = spec.deprecated_tr_ids.get(tr_id.strip(), tr_id.strip())
+    if current in there and current not in here:
+        if not here:  # the tr_id_for message: not offered in paper trading
+            spec.tr_id_for(config.is_paper)
+        domain, other = ("paper", "real") if config.is_paper else ("real", "paper")
+        takes = ", ".join(sorted(here))
+        raise KISUsageError(
+            f"TR_ID {tr_id} is {spec.api_id} ({spec.alias})'s TR_ID on the {other} domain; the "
+            f"{domain} domain takes {takes} (KIS would answer OPSQ0002). Nothing was sent"
+        )
 
 
 def _check_header_value(name: str, value: str) -> None:

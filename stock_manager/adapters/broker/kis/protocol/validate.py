@@ -17,6 +17,7 @@ never shown for keys that may hold a password, and every message goes through re
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -26,7 +27,7 @@ from ..config import KISConfig
 from ..errors import KISUsageError
 from ..redaction import get_logger, redact
 
-__all__ = ["ACCOUNT_KEYS", "checked_params", "warn_if_deprecated"]
+__all__ = ["ACCOUNT_KEYS", "checked_params", "sent_blank", "warn_if_deprecated"]
 
 logger = get_logger("stock_manager.kis.validate")
 
@@ -74,6 +75,7 @@ def checked_params(
         return params  # the encoder says why it cannot be sent
     if method == "POST":
         _refuse_lower_case(spec, params or {}, {p.name for p in known})
+        _refuse_numbers(spec, params or {}, known)
     given = dict(params or {})
     # Query names are matched regardless of case (KIS's servers accept either); body keys exactly.
     fold = method == "GET"
@@ -122,7 +124,33 @@ def _filler(param: Param, spec: ApiSpec, config: KISConfig) -> str | None:
         return "" if param.empty_ok and param.name in spec.paging.keys else None
     if param.default is not None:
         return str(param.default)
-    return "" if param.empty_ok else None
+    # A blank that means something ("공백: 전체", "all stocks") is the caller's choice to make:
+    # only continuation keys and keys KIS documents as nothing but blank are filled.
+    return "" if sent_blank(spec, param) else None
+
+
+def sent_blank(spec: ApiSpec, param: Param) -> bool:
+    """True when the client sends ``param`` as "" if the caller leaves it out: a continuation
+    key, or a key KIS documents as nothing but blank."""
+    return param.empty_ok and (param.name in spec.paging.keys or _blank_only(param.description))
+
+
+# "공백", "공란 입력", '"" 공백으로 입력', "공란(Default)", "공백 필수 입력": the key's whole story.
+_BLANK_ONLY = re.compile(
+    r'^(?:"")?\s*\(?(?:공백|공란)\)?\s*(?:필수\s*)?(?:으로\s*)?(?:입력)?\s*'
+    r"(?:\(default\)|:\s*default)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _blank_only(description: str) -> bool:
+    # Notes ("※ ...", "* ...") beside the instruction do not make the blank mean something.
+    lines = [
+        line.strip()
+        for line in description.splitlines()
+        if line.strip() and not line.strip().startswith(("※", "*"))
+    ]
+    return len(lines) == 1 and _BLANK_ONLY.match(lines[0]) is not None
 
 
 def _missing_message(spec: ApiSpec, missing: list[str], config: KISConfig) -> str:
@@ -148,6 +176,23 @@ def _refuse_lower_case(spec: ApiSpec, body: Mapping[str, Any], names: set[str]) 
         raise KISUsageError(
             f"{_what(spec)}: KIS takes upper-case keys in a POST body; upper-case {fixed}. "
             "Nothing was sent"
+        )
+
+
+def _refuse_numbers(spec: ApiSpec, body: Mapping[str, Any], known: tuple[Param, ...]) -> None:
+    # KIS's body values are strings, numbers included ("ORD_QTY": "3"): a JSON number is refused
+    # by KIS (OPSQ2002 ... 문자열이어야 합니다), so it is refused here, before a request is spent.
+    strings = {p.name for p in known if p.type == "string"}
+    numbers = sorted(
+        key
+        for key, value in body.items()
+        if key in strings and isinstance(value, int | float) and not isinstance(value, bool)
+    )
+    if numbers:
+        fixed = ", ".join(f'{key}: "{body[key]}"' for key in numbers)
+        raise KISUsageError(
+            f"{_what(spec)}: KIS takes every body value as a string (it refuses numbers with "
+            f"OPSQ2002); send {fixed}. Nothing was sent"
         )
 
 
