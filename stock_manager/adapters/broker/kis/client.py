@@ -190,13 +190,15 @@ class KISRestClient(BaseKISClient):
         date the caller moves (domestic minute bars from ``FID_INPUT_HOUR_1``, period charts
         by date range) is refused too; page it yourself::
 
-            hour = "153000"
+            hour, rows = "153000", []
             while hour:
                 params = {..., "FID_INPUT_HOUR_1": hour}
-                reply = client.make_request("GET", api_id=..., params=params)
-                rows = reply["output2"]
-                ...  # keep rows
-                hour = earlier_than(rows[-1]) if rows else ""   # a minute before the oldest row
+                page = client.make_request("GET", api_id=..., params=params)["output2"]
+                rows += page
+                # The oldest row's time (stck_cntg_hour, HHMMSS) is where the next call
+                # starts; stop when a call adds nothing older.
+                oldest = page[-1]["stck_cntg_hour"] if page else ""
+                hour = oldest if oldest and oldest < hour else ""
         """
         first, page_request, cursor = self._pager(
             method,
