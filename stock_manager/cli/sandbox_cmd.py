@@ -35,6 +35,13 @@ def serve(
     seed: Annotated[
         int | None, typer.Option(help="Seed for repeatable credentials and faults.")
     ] = None,
+    block_deprecated_tr_ids: Annotated[
+        bool,
+        typer.Option(
+            "--block-deprecated-tr-ids",
+            help="Refuse deprecated TR_IDs (OPSQ0002) instead of serving them as their successors.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the sandbox until Ctrl-C, printing its URL and demo credentials."""
     console = Console(soft_wrap=True, highlight=False)
@@ -48,6 +55,7 @@ def serve(
             issue_interval=issue_interval,
             page_size=page_size,
             seed=seed,
+            block_deprecated=block_deprecated_tr_ids,
             host=host,
             port=port,
         ).start()

@@ -62,7 +62,7 @@ class GatewayEndpoint:
                 route,
                 path,
                 headers=request.headers,
-                params=request.query_params,
+                params=request.query_params.multi_items(),
                 read_body=request.body,
             )
         except GatewayRejection as exc:

@@ -20,14 +20,20 @@ EGW00131       500    ``hashkey`` header does not match the body bytes
 EGW00132       500    POST whose content-type is not JSON (also on ``/uapi/hashkey``)
 EGW00133       403    tokenP within ``issue_interval`` of the key's last issuance
 EGW00201       500    per-app-key per-second limit exceeded
-EGW00208       500    custtype not P/B, or B without its corporate headers
+EGW00208       500    custtype other than P/B, or B without its corporate headers (a missing
+                      custtype is P, as on live KIS)
 EGW00210       500    custtype B on the paper domain
 OPSQ0001       500    hashkey body is not a JSON object (sandbox choice)
-OPSQ0002       500    tr_id missing, unknown for the path or of the other domain
+OPSQ0002       500    tr_id missing, unknown for the path or of the other domain; a deprecated
+                      tr_id when started with ``block_deprecated`` (by default it is served
+                      as its successor, as KIS still does)
 OPSQ0003       500    API not offered in paper trading, called on the paper sandbox
 OPSQ0404       404    no such ``/uapi`` path; OPSQ0405 (405) wrong method for the path
 OPSQ2000       200    CANO/ACNT_PRDT_CD is not the app's account (KIS's INVALID_CHECK_ACNO)
-OPSQ2001       200    a required field/parameter is missing
+OPSQ2001       500    a key KIS's workbook marks Required is absent (checked by the gateway, first
+                      missing key named, empty values pass; query names match in any case, body
+                      keys only upper-case, so ``pdno`` in a body leaves ``PDNO`` missing)
+OPSQ2001       200    a field a handler needs is absent or null (after the gateway's check)
 OPSQ2002       200    a field/parameter has a bad format or value
 OPSQ2003       200    CTX_AREA_FK100/NK100 do not decode (paging)
 APBK0952       200    buy needs more cash than the account has
@@ -90,6 +96,11 @@ def oauth_envelope(error_code: str, description: str | None = None) -> dict[str,
 def success(**outputs: Any) -> dict[str, Any]:
     """A success body: ``rt_cd`` "0" followed by the given output fields."""
     return {"rt_cd": "0", "msg_cd": SUCCESS_CODE, "msg1": SUCCESS_MSG, **outputs}
+
+
+def missing_key_message(name: str) -> str:
+    """KIS's OPSQ2001 text naming the missing key."""
+    return f"필수항목이 누락되었습니다. ({name})"
 
 
 class BusinessError(Exception):

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stock_manager.sandbox.accounts import Account
-from stock_manager.sandbox.codes import BusinessError
+from stock_manager.sandbox.codes import BusinessError, missing_key_message
 
 # KIS's longest numeric fields (ORD_UNPR...) are 19 characters; a longer one is refused before
 # int() sees it (Python refuses to convert more than 4300 digits, with a ValueError).
@@ -21,7 +21,7 @@ def text(fields: Mapping[str, Any], name: str) -> str:
     """A required string field; OPSQ2001 when missing, OPSQ2002 when not a string."""
     value = fields.get(name)
     if value is None:
-        raise BusinessError("OPSQ2001", f"필수항목이 누락되었습니다. ({name})")
+        raise BusinessError("OPSQ2001", missing_key_message(name))
     if not isinstance(value, str):
         raise BusinessError(
             "OPSQ2002", f"입력값이 올바르지 않습니다. ({name}: 문자열이어야 합니다)"

@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from stock_manager.sandbox.codes import missing_key_message
 from stock_manager.sandbox.state import App, OAuthRejected, SandboxState
 from stock_manager.sandbox.tables import GatewayRoute
 from stock_manager.sandbox.tokens import TokenRejected
@@ -73,13 +74,15 @@ async def admit(
     path: str,
     *,
     headers: Mapping[str, str],
-    params: Mapping[str, str],
+    params: Iterable[tuple[str, str]],
     read_body: Callable[[], Awaitable[bytes]],
 ) -> GatewayCall:
     """Run every gateway check on one call; raise :class:`GatewayRejection` at the first failure.
 
     The body is read only once the headers have passed (credentials, token, content-type,
-    TR_ID, rate limit), so an unauthenticated caller cannot make the sandbox buffer anything.
+    custtype, TR_ID, rate limit), so an unauthenticated caller cannot make the sandbox buffer
+    anything; the required keys are checked last, on the parsed body or query. The call
+    carries the query under upper-case names.
     """
     try:
         app = state.authenticate(headers.get("appkey"), headers.get("appsecret"))
@@ -93,7 +96,8 @@ async def admit(
     if route.method == "POST" and not is_json_content_type(headers.get("content-type")):
         raise GatewayRejection("EGW00132")
 
-    custtype = headers.get("custtype")
+    # Live KIS treats a missing custtype as P: clients in wide use never send it on REST calls.
+    custtype = headers.get("custtype", "P")
     if custtype not in ("P", "B"):
         raise GatewayRejection("EGW00208")
     if custtype == "B":
@@ -110,7 +114,7 @@ async def admit(
         raise GatewayRejection("OPSQ0002")
     if not route.offered_in(state.environment):
         raise GatewayRejection("OPSQ0003")
-    role = route.tr_ids(state.environment).get(tr_id)
+    role = route.role_of(tr_id, state.environment, accept_deprecated=not state.block_deprecated)
     if role is None:
         raise GatewayRejection("OPSQ0002")
 
@@ -130,4 +134,24 @@ async def admit(
         if parsed is None:
             raise GatewayRejection("OPSQ0001")
         body = parsed
-    return GatewayCall(app, path, tr_id, role, headers.get("tr_cont") or "", params, body)
+    query = upper_case_names(params)
+    absent = first_missing(route.required, body if route.method == "POST" else query)
+    if absent is not None:
+        raise GatewayRejection("OPSQ2001", missing_key_message(absent))
+    return GatewayCall(app, path, tr_id, role, headers.get("tr_cont") or "", query, body)
+
+
+def upper_case_names(params: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Query parameters under upper-case names: KIS matches query names without regard to case.
+
+    When a name comes more than once, in any spelling, the first one sent wins.
+    """
+    named: dict[str, str] = {}
+    for name, value in params:
+        named.setdefault(name.upper(), value)
+    return named
+
+
+def first_missing(required: tuple[str, ...], present: Mapping[str, Any]) -> str | None:
+    """The first required key absent from ``present`` (present but empty is fine, as at KIS)."""
+    return next((name for name in required if name not in present), None)

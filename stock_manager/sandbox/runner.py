@@ -66,6 +66,9 @@ class KISSandbox:
     window, order times and latency faults read: a :class:`~stock_manager.sandbox.ManualClock`
     lets a test pass a 60 s interval with ``clock.advance(60)``. Thread mode only (a child
     process cannot share it).
+
+    ``block_deprecated`` refuses deprecated TR_IDs (``TTTC0802U``...) with OPSQ0002, as KIS may
+    one day; by default they are served as their successors, as KIS still does.
     """
 
     def __init__(
@@ -83,6 +86,7 @@ class KISSandbox:
         process: bool = False,
         limits: ServerLimits | None = None,
         clock: SandboxClock | None = None,
+        block_deprecated: bool = False,
     ) -> None:
         if process and clock is not None:
             raise SandboxConfigError(
@@ -109,6 +113,7 @@ class KISSandbox:
             page_size=page_size,
             seed=seed,
             clock=clock,
+            block_deprecated=block_deprecated,
         )
         self._control: SandboxControl | RemoteControl = SandboxControl(self._state, FaultPlan(seed))
         # One spelling per address, so base_url is exactly what was bound.
@@ -128,6 +133,7 @@ class KISSandbox:
                 "rate_limit": rate_limit,
                 "page_size": page_size,
                 "seed": seed,
+                "block_deprecated": bool(block_deprecated),
                 "host": self._host,
                 "port": port,
                 "limits": asdict(self._limits),

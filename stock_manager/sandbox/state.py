@@ -104,6 +104,7 @@ class SandboxState:
         page_size: int,
         seed: int | None,
         clock: SandboxClock | None = None,
+        block_deprecated: bool = False,
     ) -> None:
         if environment not in ("real", "paper"):
             raise SandboxConfigError(f"environment must be 'real' or 'paper', not {environment!r}")
@@ -124,6 +125,9 @@ class SandboxState:
         self.issue_interval = float(issue_interval)
         self.rate_limit = resolve_rate_limit(environment, rate_limit)
         self.page_size = page_size
+        #: Refuse deprecated TR_IDs (OPSQ0002), as a future KIS may; by default they are served
+        #: as their successors, as KIS still does.
+        self.block_deprecated = bool(block_deprecated)
         #: Every time the sandbox reads or waits for (a test passes a ManualClock).
         self.clock: SandboxClock = clock or SystemClock()
         self.lock = threading.Lock()

@@ -35,15 +35,19 @@ APPROVAL = "/oauth2/Approval"
 
 @dataclass(frozen=True)
 class GatewayRoute:
-    """One ``/uapi`` API: its HTTP method and the TR_IDs it accepts per domain.
+    """One ``/uapi`` API: its HTTP method, the TR_IDs it accepts per domain and its required keys.
 
     ``real``/``paper`` map a TR_ID to its role (``"buy"``, ``"sell"``, ``"recent"``...).
-    An empty ``paper`` mapping means the API is not offered in paper trading.
+    An empty ``paper`` mapping means the API is not offered in paper trading. ``deprecated``
+    maps an old TR_ID to its successor (of either domain); ``required`` lists the keys KIS's
+    workbook marks Required, upper-case, in the workbook's order.
     """
 
     method: Literal["GET", "POST"]
     real: dict[str, str] = field(default_factory=dict)
     paper: dict[str, str] = field(default_factory=dict)
+    deprecated: dict[str, str] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
 
     def tr_ids(self, environment: Environment) -> dict[str, str]:
         """TR_IDs accepted on ``environment``'s domain, with their roles."""
@@ -52,6 +56,22 @@ class GatewayRoute:
     def offered_in(self, environment: Environment) -> bool:
         """Whether KIS offers this API on that domain at all."""
         return bool(self.tr_ids(environment))
+
+    def role_of(
+        self, tr_id: str, environment: Environment, *, accept_deprecated: bool
+    ) -> str | None:
+        """The role of ``tr_id`` on ``environment``'s domain, or None when KIS would refuse it.
+
+        A deprecated TR_ID plays its successor's role, but only on the successor's domain (an
+        old paper TR_ID stays wrong on the real domain), and only while ``accept_deprecated``.
+        """
+        accepted = self.tr_ids(environment)
+        if tr_id in accepted:
+            return accepted[tr_id]
+        successor = self.deprecated.get(tr_id)
+        if accept_deprecated and successor is not None:
+            return accepted.get(successor)
+        return None
 
 
 #: The sandbox's own copy of KIS's route table, generated from KIS's workbook by
@@ -62,8 +82,8 @@ CATALOG_ROUTES: dict[str, dict[str, Any]] = json.loads(
 )["routes"]
 
 # The APIs the sandbox serves, and the role its handlers give each TR variant of the generated
-# table ("default" is an API's single TR). Variants left out (the Asian exchanges, deprecated
-# TR_IDs) are refused as KIS refuses an unknown TR_ID until a handler serves them.
+# table ("default" is an API's single TR). Variants left out (the Asian exchanges) are refused as
+# KIS refuses an unknown TR_ID until a handler serves them.
 _SERVED: dict[str, dict[str, str]] = {
     ORDER_CASH: {"sell": "sell", "buy": "buy"},
     ORDER_RVSECNCL: {"default": "revise"},
@@ -84,7 +104,15 @@ def _served(path: str, roles: dict[str, str]) -> GatewayRoute:
     def side(environment: Environment) -> dict[str, str]:
         return {tr: roles[v] for tr, v in entry[environment].items() if v in roles}
 
-    return GatewayRoute(entry["method"], real=side("real"), paper=side("paper"))
+    return GatewayRoute(
+        entry["method"],
+        real=side("real"),
+        paper=side("paper"),
+        deprecated=dict(entry["deprecated"]),
+        # Some sheets spell their GET parameters in lower case; KIS matches query names without
+        # regard to case and POST keys are upper-case, so one upper-case spelling fits both.
+        required=tuple(name.upper() for name in entry["required"]),
+    )
 
 
 ROUTES: dict[str, GatewayRoute] = {path: _served(path, roles) for path, roles in _SERVED.items()}

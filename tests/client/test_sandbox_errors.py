@@ -291,15 +291,17 @@ def test_business_rejections(real_sandbox: KISSandbox, config_for: ConfigFor) ->
 
 
 def test_tr_id_of_the_other_domain_or_deprecated(
-    paper_sandbox: KISSandbox, config_for: ConfigFor
+    sandbox_factory: SandboxFactory, config_for: ConfigFor
 ) -> None:
+    # Started to block deprecated TR_IDs, as KIS may one day (by default it serves them).
+    paper_sandbox = sandbox_factory("paper", block_deprecated=True)
     config = config_for(paper_sandbox)
     with KISRestClient(config) as client:
         # The real domain's TR_ID on paper: the catalog knows it, so nothing is sent.
         with pytest.raises(KISUsageError, match="the paper domain takes VTTC0011U, VTTC0012U"):
             client.make_request("POST", ORDER_PATH, order(config), tr_id="TTTC0012U")
         assert paper_sandbox.stats()["requests"] == {}
-        # A deprecated paper TR_ID goes out (with a warning); this sandbox refuses it as unknown.
+        # A deprecated paper TR_ID goes out (with a warning); a KIS that blocked it refuses it.
         with pytest.raises(KISAPIError) as caught:
             client.make_request("POST", ORDER_PATH, order(config), tr_id="VTTC0802U")
         assert type(caught.value) is KISAPIError

@@ -47,7 +47,7 @@ def test_price_refusals(kis: Caller) -> None:
         kis.get(PRICE, "FHKST01010100", {"FID_COND_MRKT_DIV_CODE": "Q", "FID_INPUT_ISCD": "005930"})
     )[2] == ("OPSQ2002")
     assert rt(kis.get(PRICE, "FHKST01010100", {"FID_INPUT_ISCD": "005930"})) == (
-        200,
+        500,
         "1",
         "OPSQ2001",
     )
@@ -131,7 +131,8 @@ def test_balance_refusals(caller_for: Callable[..., Caller]) -> None:
         CTX_AREA_FK100=foreign["ctx_area_fk100"], CTX_AREA_NK100=foreign["ctx_area_nk100"]
     )
     assert rt(kis.get(BALANCE, kis.tr["balance"], stolen, tr_cont="N")) == (200, "1", "OPSQ2003")
-    assert rt(kis.get(BALANCE, kis.tr["balance"], {"CANO": kis.cano})) == (200, "1", "OPSQ2001")
+    lacking = kis.get(BALANCE, kis.tr["balance"], {"CANO": kis.cano}, complete=False)
+    assert rt(lacking) == (500, "1", "OPSQ2001")
     assert rt(kis.get(BALANCE, kis.tr["balance"], kis.account_params(CANO="12345678"))) == (
         200,
         "1",

@@ -78,7 +78,7 @@ def test_business_rejections(kis: Caller) -> None:
         assert response.json()["msg1"]
     body = {"CANO": kis.cano, "ACNT_PRDT_CD": kis.product, "PDNO": "005930", "ORD_DVSN": "01"}
     missing = kis.post("/uapi/domestic-stock/v1/trading/order-cash", kis.tr["buy"], body)
-    assert rt(missing) == (200, "1", "OPSQ2001")
+    assert rt(missing) == (500, "1", "OPSQ2001")  # refused by the gateway, before the handler
     assert "ORD_QTY" in missing.json()["msg1"]
     assert kis.sandbox.stats()["orders"] == []
     assert _cash(kis) == 100_000_000
