@@ -785,6 +785,17 @@ def sandbox_routes(apis: list[dict[str, Any]], source: str) -> dict[str, Any]:
             "deprecated": dict(sorted(deprecated.items())),
             "order": api["order"],
             "required": [p["name"] for p in api["params"] if p["required"]],
+            "paging": api["paging"]["form"],
+            # The documented reply, so the sandbox can answer every API with each field:
+            # block name, object/array shape, and [name, type, length] per field, in order.
+            "response": [
+                {
+                    "name": block["name"],
+                    "shape": block["shape"],
+                    "fields": [[f[0], f[2], f[3]] for f in block["fields"]],
+                }
+                for block in api["response"]
+            ],
         }
     return {"source": source, "routes": dict(sorted(routes.items()))}
 

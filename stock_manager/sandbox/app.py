@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from stock_manager.sandbox import inquiry, tables, trading
+from stock_manager.sandbox import documented, inquiry, tables, trading
 from stock_manager.sandbox.admin import AdminEndpoints, admin_only
 from stock_manager.sandbox.codes import BusinessError, rt_envelope
 from stock_manager.sandbox.control import SandboxControl
@@ -42,7 +42,10 @@ def _gateway_headers(tr_id: str, tr_cont: str = "") -> dict[str, str]:
 
 
 class GatewayEndpoint:
-    """Every ``/uapi`` path except hashkey: admission checks, then the API's handler."""
+    """Every ``/uapi`` path except hashkey: admission checks, then the API's handler.
+
+    A documented API without a handler gets its documented reply (:mod:`.documented`).
+    """
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
@@ -51,7 +54,7 @@ class GatewayEndpoint:
         """Answer one gateway call."""
         path = request.url.path
         tr_id = request.headers.get("tr_id", "")
-        route = tables.ROUTES.get(path)
+        route = tables.ROUTES.get(path) or tables.DOCUMENTED.get(path)
         if route is None:
             return JSONResponse(rt_envelope("OPSQ0404"), 404, _gateway_headers(tr_id))
         if request.method != route.method:
@@ -70,7 +73,8 @@ class GatewayEndpoint:
             return JSONResponse(body, exc.status, _gateway_headers(tr_id))
         try:
             with self.state.lock:
-                answer, tr_cont = HANDLERS[path](self.state, call)
+                handler: Handler = HANDLERS.get(path, documented.answer)
+                answer, tr_cont = handler(self.state, call)
         except BusinessError as exc:
             answer, tr_cont = exc.body(), ""
         return JSONResponse(answer, 200, _gateway_headers(tr_id, tr_cont))

@@ -117,7 +117,22 @@ def _served(path: str, roles: dict[str, str]) -> GatewayRoute:
 
 ROUTES: dict[str, GatewayRoute] = {path: _served(path, roles) for path, roles in _SERVED.items()}
 
+
+def _every_variant(path: str) -> dict[str, str]:
+    entry = CATALOG_ROUTES[path]
+    return {variant: variant for side in ("real", "paper") for variant in entry[side].values()}
+
+
+# Every other documented API that is not an order: the gateway admits it as strictly as a
+# served one, and stock_manager.sandbox.documented answers it with its documented blocks.
+# Unserved orders stay out (OPSQ0404): a made-up success would tell a caller an order was taken.
+DOCUMENTED: dict[str, GatewayRoute] = {
+    path: _served(path, _every_variant(path))
+    for path, entry in CATALOG_ROUTES.items()
+    if path not in ROUTES and not entry["order"]
+}
+
 # Paths counted by name in stats()["requests"]; any other path is counted under OTHER_PATHS,
 # so junk paths cannot grow the table.
-KNOWN_PATHS = frozenset({*ROUTES, HASHKEY, TOKEN_PATH, REVOKE, APPROVAL})
+KNOWN_PATHS = frozenset({*ROUTES, *DOCUMENTED, HASHKEY, TOKEN_PATH, REVOKE, APPROVAL})
 OTHER_PATHS = "(other)"

@@ -211,9 +211,9 @@ def test_first_missing_key_is_named(kis: Caller) -> None:
     assert response.json()["msg1"] == "필수항목이 누락되었습니다. (CANO)"
 
 
-def test_unserved_routes_keep_their_answer(kis: Caller) -> None:
-    # Not served yet: still OPSQ0404 before any check (issue 15 gives them handlers).
-    response = kis.get("/uapi/domestic-bond/v1/quotations/inquire-price", "FHKBJ773400C0", {})
+def test_unserved_orders_keep_their_answer(kis: Caller) -> None:
+    # An order without a handler: still OPSQ0404 before any check (a made-up success would lie).
+    response = kis.post("/uapi/domestic-bond/v1/trading/buy", "TTTC0952U", {})
     assert rt(response) == (404, "1", "OPSQ0404")
 
 
