@@ -18,7 +18,7 @@ from typing import Any
 from ..catalog import ApiSpec, Paging
 from ..errors import KISProtocolError, KISUsageError
 from ..redaction import fingerprint, logger
-from .paging import first_params, next_params, says_more
+from .paging import MORE, first_params, next_params, says_more
 
 __all__ = [
     "APPROVAL_KEY_LIFETIME",
@@ -168,9 +168,6 @@ class RawResponse:
 #: KIS's answer (rt_cd 7) when the data changed between two pages: start again from the first.
 DATA_CHANGED = "SYDB0050"
 
-# KIS's tr_cont values that say another page follows.
-_MORE = frozenset({"F", "M"})
-
 
 class KISResponse(Mapping[str, Any]):
     """The JSON body of a successful reply as a read-only mapping, plus the reply's metadata.
@@ -224,7 +221,7 @@ class KISResponse(Mapping[str, Any]):
     @property
     def has_next(self) -> bool:
         """True when KIS says another page follows."""
-        return self.tr_cont in _MORE
+        return self.tr_cont in MORE
 
     def __repr__(self) -> str:
         # The body may echo an order or carry a hash: summarise instead of dumping it.

@@ -23,11 +23,12 @@ from typing import Any
 
 from ..errors import KISProtocolError
 
-__all__ = ["CURSOR", "first_params", "next_params", "reply_value", "says_more", "set_param"]
+__all__ = ["CURSOR", "MORE", "first_params", "next_params", "reply_value", "says_more", "set_param"]
 
 #: The form ``iter_pages`` cannot follow: the caller moves a time or date parameter.
 CURSOR = "cursor"
-_MORE = frozenset({"F", "M"})
+#: The ``tr_cont`` reply header values that say another page follows (``D``/``E``: the last).
+MORE = frozenset({"F", "M"})
 _KEYED = {"keyb": "keyb", "next_keyb": "keyb", "index_key": "index_key"}
 
 
@@ -77,15 +78,15 @@ def says_more(form: str, reply: Mapping[str, Any], tr_cont: str) -> bool:
     """True when the reply (body, ``tr_cont`` header) says another page follows."""
     if form == "next_keyb":
         flag = reply_value(reply, "next")
-        return _text(flag, "next") == "1" if flag is not None else tr_cont in _MORE
+        return _text(flag, "next") == "1" if flag is not None else tr_cont in MORE
     if form in _KEYED:
         key = reply_value(reply, _KEYED[form])
         if key is None:
             # The workbook's layouts do not always show where the key comes back: without the
             # field, the header decides (and a "more" with no key to follow stays truncated).
-            return tr_cont in _MORE
+            return tr_cont in MORE
         return _text(key, _KEYED[form]) != ""
-    return tr_cont in _MORE
+    return tr_cont in MORE
 
 
 def next_params(
