@@ -786,6 +786,9 @@ def sandbox_routes(apis: list[dict[str, Any]], source: str) -> dict[str, Any]:
             "order": api["order"],
             "required": [p["name"] for p in api["params"] if p["required"]],
             "paging": api["paging"]["form"],
+            "rows": {"real": api["paging"]["rows_real"], "paper": api["paging"]["rows_paper"]},
+            "keys": _sandbox_paging_keys(api),
+            "codes": _sandbox_codes(api),
             # The documented reply, so the sandbox can answer every API with each field:
             # block name, object/array shape, and [name, type, length] per field, in order.
             "response": [
@@ -798,6 +801,85 @@ def sandbox_routes(apis: list[dict[str, Any]], source: str) -> dict[str, Any]:
             ],
         }
     return {"source": source, "routes": dict(sorted(routes.items()))}
+
+
+# Where a continuation key comes back when the layout does not show it: the lower-case request
+# name at the top of the body, where KIS sends it (and where the client's pager looks first).
+_REPLY_FIELD = {"NEXT": "next", "KEYB": "keyb", "INDEX_KEY": "index_key"}
+# Parameters whose parsed code list KIS's own request example contradicts: left unchecked by
+# the sandbox (a wrong parse must not refuse what KIS accepts). (API ID, name) -> the example's.
+_SANDBOX_UNCHECKED: dict[tuple[str, str], str] = {
+    ("해외선물-012", "CRCY_CD"): '":"KRW" (a typo in the example; KRW is listed)',
+    ("해외선물-014", "ACNT_TR_TYPE_CD"): "%% (all; the description lists 1/2/3 only)",
+}
+# Required keys whose description lists codes without an empty one, sent empty by KIS's own
+# request example: KIS takes the empty value (QRY_TP empty is a first page, as Q).
+_SANDBOX_EMPTY_TAKEN = frozenset(
+    {
+        ("국내주식-166", "FID_DIV_CLS_CODE"),
+        ("v1_국내선물-002", "NMPR_TYPE_CD"),
+        ("해외선물-017", "QRY_TP"),
+        ("해외선물-018", "QRY_TP"),
+        ("해외선물-020", "QRY_TP"),
+    }
+)
+
+
+def _sandbox_paging_keys(api: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each continuation parameter and the reply field (block, name) that carries its next value.
+
+    ``QRY_TP`` has no reply field (the caller switches it from Q to P); a key the layout does not
+    document in the reply comes back at the top of the body under its lower-case name.
+    """
+    form, keys = api["paging"]["form"], api["paging"]["keys"]
+    if form not in ("tr_cont", "keyb", "next_keyb", "index_key"):
+        return [{"param": name, "block": None, "field": None} for name in keys]
+    found: list[dict[str, Any]] = []
+    for name in keys:
+        if name.upper() == "QRY_TP":
+            found.append({"param": name, "block": None, "field": None})
+            continue
+        wanted = _REPLY_FIELD.get(name.upper(), name.lower())
+        place = next(
+            (
+                (block["name"], field[0])
+                for block in api["response"]
+                if block["name"] == "body" or block["shape"] == "object"
+                for field in block["fields"]
+                if field[0].lower() == wanted
+            ),
+            ("body", wanted),
+        )
+        found.append({"param": name, "block": place[0], "field": place[1]})
+    return found
+
+
+def _sandbox_codes(api: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The values KIS accepts for each parameter whose code list is complete.
+
+    Per-venue lists (``[KRX]``/``[NXT]``/``[SOR]``) are merged: which venue a call is for is not
+    known from another parameter of the same call in general, and refusing a value one venue
+    takes would be worse than admitting one it does not. ``""`` in the list (``없음: 전체``),
+    ``empty_ok`` and an optional key (empty is taken as not given) let an empty value through.
+    """
+    codes: dict[str, dict[str, Any]] = {}
+    for param in api["params"]:
+        if not param["codes_complete"] or (api["api_id"], param["name"]) in _SANDBOX_UNCHECKED:
+            continue
+        values = set(param["codes"])
+        for venue_codes in param["codes_by_venue"].values():
+            values.update(venue_codes)
+        codes[param["name"]] = {
+            "values": sorted(values),
+            # An optional key sent empty is taken as not given.
+            "empty_ok": bool(
+                param["empty_ok"]
+                or "" in values
+                or not param["required"]
+                or (api["api_id"], param["name"]) in _SANDBOX_EMPTY_TAKEN
+            ),
+        }
+    return codes
 
 
 def main(argv: Iterable[str] | None = None) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
+from datetime import date, datetime
 from types import FrameType
 from typing import Annotated
 
@@ -12,10 +14,19 @@ from rich.console import Console
 from rich.markup import escape
 
 from stock_manager.sandbox import KISSandbox, SandboxConfigError, SandboxError
+from stock_manager.sandbox.sessions import KST, parse_market_time
 
-__all__ = ["sandbox_app"]
+__all__ = ["parse_market_time_option", "sandbox_app"]
 
 sandbox_app = typer.Typer(help="Run the local KIS sandbox.", no_args_is_help=True)
+
+
+def parse_market_time_option(value: str, today: date | None = None) -> datetime | str:
+    """``--market-time``: an ISO datetime (naive means KST), ``HH:MM`` (``today``, KST, by
+    default the real date) or ``wall``; a ValueError says what is accepted."""
+    if today is None:
+        today = datetime.fromtimestamp(time.time(), KST).date()
+    return parse_market_time(value, today)
 
 
 @sandbox_app.command()
@@ -31,7 +42,12 @@ def serve(
     issue_interval: Annotated[
         float, typer.Option("--issue-interval", help="Seconds between token issuances per key.")
     ] = 60,
-    page_size: Annotated[int, typer.Option("--page-size", help="Rows per balance page.")] = 20,
+    page_size: Annotated[
+        int | None,
+        typer.Option(
+            "--page-size", help="Rows per page of account lists (default: KIS's rows per call)."
+        ),
+    ] = None,
     seed: Annotated[
         int | None, typer.Option(help="Seed for repeatable credentials and faults.")
     ] = None,
@@ -42,12 +58,32 @@ def serve(
             help="Refuse deprecated TR_IDs (OPSQ0002) instead of serving them as their successors.",
         ),
     ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Do not print a line per request.")
+    ] = False,
+    market_time: Annotated[
+        str | None,
+        typer.Option(
+            "--market-time",
+            help="Market time to start at: ISO datetime, HH:MM (today, KST) or 'wall' "
+            "(default: 10:00 KST of the current trading day).",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the sandbox until Ctrl-C, printing its URL and demo credentials."""
+    """Serve the sandbox until Ctrl-C, printing its URL, demo credentials and each request.
+
+    Each request prints one line: time, method, path, tr_id, HTTP status, rt_cd and
+    milliseconds (``--quiet`` turns them off).
+    """
     console = Console(soft_wrap=True, highlight=False)
     errors = Console(stderr=True, soft_wrap=True, highlight=False)
     # KISSandbox checks every option (loopback host, port range, finite rates) and says what is
     # wrong in one line: SandboxConfigError below.
+    try:
+        start = None if market_time is None else parse_market_time_option(market_time)
+    except ValueError as exc:
+        errors.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
     try:
         sandbox = KISSandbox(
             env,  # type: ignore[arg-type]  # checked by the sandbox
@@ -56,6 +92,8 @@ def serve(
             page_size=page_size,
             seed=seed,
             block_deprecated=block_deprecated_tr_ids,
+            market_time=start,
+            request_log=None if quiet else _print_line,
             host=host,
             port=port,
         ).start()
@@ -74,6 +112,7 @@ def serve(
         console.print(
             f"[bold]KIS sandbox ({sandbox.environment})[/] listening on {escape(sandbox.base_url)}"
         )
+        console.print(f"Market time: {sandbox.market.clock.describe()}", markup=False)
         console.print("Demo credentials (sandbox only, safe to show):")
         console.print(f"  app key     {sandbox.app_key}", markup=False)
         console.print(f"  app secret  {sandbox.app_secret}", markup=False)
@@ -91,3 +130,9 @@ def serve(
             pass
     finally:
         sandbox.stop()
+
+
+def _print_line(line: str) -> None:
+    # Called from the server's thread; print() writes one line at a time, and the line holds
+    # no markup (paths are the caller's text), so it bypasses rich.
+    print(line, flush=True)

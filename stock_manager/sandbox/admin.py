@@ -3,6 +3,9 @@
 ``GET stats``; ``POST reset``; ``POST expire``; ``POST apps`` (answers ``app_key``,
 ``app_secret``, ``account_no``); ``POST faults`` with the ``set_faults`` arguments as JSON
 (``{"clear": true}`` clears). A bad fault rule answers 400 ``{"error": ...}``.
+``GET market-time`` answers ``{"market_time": ISO, "mode": "running"|"wall", "describe": ...}``;
+``POST market-time`` with ``{"market_time": "2026-12-01T09:00:00+09:00" | "HH:MM" | "wall"}``
+moves the market clock and answers the same (400 ``{"error": ...}`` for a bad value).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from stock_manager.sandbox.control import SandboxControl
 from stock_manager.sandbox.faults import FaultConfigError
 from stock_manager.sandbox.gateway import is_json_content_type, parse_json_object
 from stock_manager.sandbox.loopback import is_loopback, is_loopback_authority, is_loopback_origin
+from stock_manager.sandbox.state import SandboxConfigError
 
 __all__ = ["AdminEndpoints", "admin_only"]
 
@@ -31,6 +35,7 @@ FAULT_ARGUMENTS = {
     "garble_rate",
     "garble_kind",
     "latency",
+    "page_change_rate",
     "seed",
 }
 
@@ -110,3 +115,32 @@ class AdminEndpoints:
         except (FaultConfigError, TypeError) as exc:
             return JSONResponse({"error": str(exc)}, 400)
         return JSONResponse({"ok": True, "rules": self.control.faults.rules()})
+
+    def _market_time_answer(self) -> JSONResponse:
+        clock = self.control.state.market_clock
+        return JSONResponse(
+            {
+                "market_time": clock.now().isoformat(),
+                "mode": "wall" if clock.follows_wall else "running",
+                "describe": clock.describe(),
+            }
+        )
+
+    async def market_time(self, request: Request) -> JSONResponse:
+        """GET /_sandbox/market-time; POST it with ``{"market_time": ...}`` to move the clock."""
+        if request.method == "POST":
+            body = parse_json_object(await request.body())
+            if body is None or set(body) != {"market_time"}:
+                return JSONResponse(
+                    {"error": 'the body must be a JSON object {"market_time": ...}'}, 400
+                )
+            value = body["market_time"]
+            if not isinstance(value, str):
+                return JSONResponse(
+                    {"error": "market_time must be an ISO-8601 datetime, 'HH:MM' or 'wall'"}, 400
+                )
+            try:
+                self.control.set_market_time(value)
+            except SandboxConfigError as exc:
+                return JSONResponse({"error": str(exc)}, 400)
+        return self._market_time_answer()

@@ -10,7 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from stock_manager.sandbox import documented, inquiry, tables, trading
+from stock_manager.sandbox import documented, quotes, shapes, stock_inquiries, stock_orders, tables
+from stock_manager.sandbox.access_log import RequestLog, Sink
 from stock_manager.sandbox.admin import AdminEndpoints, admin_only
 from stock_manager.sandbox.codes import BusinessError, rt_envelope
 from stock_manager.sandbox.control import SandboxControl
@@ -23,17 +24,13 @@ from stock_manager.sandbox.wire import ASGIApp, FaultLayer, Receive, Scope, Send
 
 Handler = Callable[[SandboxState, GatewayCall], tuple[dict[str, object], str]]
 
+#: The APIs with logic of their own; every other documented non-order API gets its documented
+#: reply (:mod:`.documented`), and an order API without a handler is refused as unknown
+#: (OPSQ0404): a made-up success would tell a caller an order was taken.
 HANDLERS: dict[str, Handler] = {
-    tables.ORDER_CASH: trading.order_cash,
-    tables.ORDER_RVSECNCL: trading.order_revise_cancel,
-    tables.ORDER_CREDIT: trading.order_credit,
-    tables.ORDER_RESV: trading.order_reserve,
-    tables.OVERSEAS_ORDER: trading.overseas_order,
-    tables.OVERSEAS_RVSECNCL: trading.order_revise_cancel,
-    tables.INQUIRE_BALANCE: inquiry.inquire_balance,
-    tables.INQUIRE_PSBL_ORDER: inquiry.inquire_psbl_order,
-    tables.INQUIRE_DAILY_CCLD: inquiry.inquire_daily_ccld,
-    tables.INQUIRE_PRICE: inquiry.inquire_price,
+    **quotes.HANDLERS,
+    **stock_orders.HANDLERS,
+    **stock_inquiries.HANDLERS,
 }
 
 
@@ -54,7 +51,10 @@ class GatewayEndpoint:
         """Answer one gateway call."""
         path = request.url.path
         tr_id = request.headers.get("tr_id", "")
-        route = tables.ROUTES.get(path) or tables.DOCUMENTED.get(path)
+        route = tables.ROUTES.get(path)
+        handler = HANDLERS.get(path)
+        if handler is None and route is not None and tables.CATALOG_ROUTES[path]["order"]:
+            route = None
         if route is None:
             return JSONResponse(rt_envelope("OPSQ0404"), 404, _gateway_headers(tr_id))
         if request.method != route.method:
@@ -73,8 +73,9 @@ class GatewayEndpoint:
             return JSONResponse(body, exc.status, _gateway_headers(tr_id))
         try:
             with self.state.lock:
-                handler: Handler = HANDLERS.get(path, documented.answer)
-                answer, tr_cont = handler(self.state, call)
+                answer, tr_cont = (handler or documented.answer)(self.state, call)
+                if handler is not None:
+                    shapes.complete(path, answer)
         except BusinessError as exc:
             answer, tr_cont = exc.body(), ""
         return JSONResponse(answer, 200, _gateway_headers(tr_id, tr_cont))
@@ -104,8 +105,16 @@ class HashkeyFastPath:
             await self.rest(scope, receive, send)
 
 
-def build_app(control: SandboxControl, limits: ServerLimits | None = None) -> ASGIApp:
-    """The complete ASGI app for one sandbox (``limits`` default to :class:`ServerLimits`)."""
+def build_app(
+    control: SandboxControl,
+    limits: ServerLimits | None = None,
+    *,
+    request_log: Sink | None = None,
+) -> ASGIApp:
+    """The complete ASGI app for one sandbox (``limits`` default to :class:`ServerLimits`).
+
+    With ``request_log``, each request's line (:mod:`.access_log`) goes to it.
+    """
     oauth = OAuthEndpoints(control.state)
     admin = AdminEndpoints(control)
     gateway = GatewayEndpoint(control.state)
@@ -120,7 +129,9 @@ def build_app(control: SandboxControl, limits: ServerLimits | None = None) -> AS
         Route("/_sandbox/expire", admin_only(admin.expire), methods=["POST"]),
         Route("/_sandbox/apps", admin_only(admin.apps), methods=["POST"]),
         Route("/_sandbox/faults", admin_only(admin.faults), methods=["POST"]),
+        Route("/_sandbox/market-time", admin_only(admin.market_time), methods=["GET", "POST"]),
     ]
     starlette = Starlette(routes=routes, exception_handlers={Exception: starlette_error_handler})
     fast = HashkeyFastPath(oauth.hashkey_asgi, starlette)
-    return RequestGuard(FaultLayer(fast, control.state, control.faults), limits or ServerLimits())
+    app = RequestGuard(FaultLayer(fast, control.state, control.faults), limits or ServerLimits())
+    return app if request_log is None else RequestLog(app, request_log)

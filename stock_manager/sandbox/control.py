@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from stock_manager.sandbox.faults import ANY_PATH, FaultPlan, FaultRule
-from stock_manager.sandbox.state import SandboxState
+from stock_manager.sandbox.state import SandboxConfigError, SandboxState
 
 
 class SandboxControl:
@@ -35,6 +36,7 @@ class SandboxControl:
         garble_rate: float = 0.0,
         garble_kind: str = "random",
         latency: float = 0.0,
+        page_change_rate: float = 0.0,
         seed: int | None = None,
     ) -> None:
         """Add (or replace) the fault rule for ``path``; see :mod:`stock_manager.sandbox.faults`."""
@@ -46,6 +48,7 @@ class SandboxControl:
             garble_rate=garble_rate,
             garble_kind=garble_kind,
             latency=latency,
+            page_change_rate=page_change_rate,
         )
         self.faults.set(path, rule, seed)
 
@@ -56,6 +59,21 @@ class SandboxControl:
     def expire_tokens(self) -> None:
         """Every issued token answers EGW00123 from now on."""
         self.state.expire_tokens()
+
+    def market_time(self) -> datetime:
+        """The sandbox's market time now (aware, KST)."""
+        return self.state.market_clock.now()
+
+    def describe_market_time(self) -> str:
+        """The market time and its mode, e.g. ``"2026-12-01T10:00:00+09:00 (running)"``."""
+        return self.state.market_clock.describe()
+
+    def set_market_time(self, when: datetime | str) -> None:
+        """Move the market clock (see :class:`~stock_manager.sandbox.sessions.MarketClock`)."""
+        try:
+            self.state.market_clock.set(when)
+        except ValueError as exc:
+            raise SandboxConfigError(str(exc)) from None
 
     def reset(self) -> None:
         """Forget tokens, orders, counters, faults and holdings; apps stay."""

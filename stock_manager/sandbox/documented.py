@@ -1,10 +1,11 @@
 """KIS's success reply for a documented REST API that no handler of the sandbox serves.
 
 The reply carries every block and field KIS's workbook documents (``kis_routes.json``), shaped as
-KIS answers (one record for an object block, a few for an array block), every value a string as
-KIS sends them. Values are plausible for the field's name (digits for prices and quantities,
-YYYYMMDD dates, HHMMSS times, Y/N flags) but come from no market: they are drawn from a seed of
-the request, so the same request gets the same reply and a client's parsing can be tested.
+KIS answers (one record for an object block, a few for an array block, pages of KIS's rows per
+call for an API that pages), every value a string as KIS sends them. Values are plausible for the
+field's name (digits for prices and quantities, YYYYMMDD dates, HHMMSS times, Y/N flags) but come
+from no market: they are drawn from a seed of the request, so the same request gets the same
+reply and a client's parsing can be tested.
 """
 
 from __future__ import annotations
@@ -18,13 +19,17 @@ from typing import Any
 
 from stock_manager.sandbox.codes import success
 from stock_manager.sandbox.gateway import GatewayCall
+from stock_manager.sandbox.paging import KeyCodec, undecodable
 from stock_manager.sandbox.state import SandboxState
 from stock_manager.sandbox.tables import CATALOG_ROUTES
 
 ARRAY_ROWS = 3
 # The paging forms whose reply tells the caller whether more follows ("D": this was the last).
 PAGED_FORMS = frozenset({"tr_cont", "keyb", "next_keyb", "index_key"})
+MORE_PAGES = "M"
 LAST_PAGE = "D"
+# Rows per call where the workbook states none for the domain: small, so two pages stay cheap.
+DEFAULT_ROWS = 5
 ENVELOPE = frozenset({"rt_cd", "msg_cd", "msg1"})
 # A fixed day, not the wall clock, so a reply never changes with the day it is asked.
 ANCHOR = date(2026, 1, 15)
@@ -90,31 +95,117 @@ NAME_WORDS = frozenset({"name", "isnm", "nm", "text"})
 CONTINUATION = re.compile(r"ctx_area_(fk|nk)\d+|keyb|index_key|cts_key", re.IGNORECASE)
 
 
-def answer(_state: SandboxState, call: GatewayCall) -> tuple[dict[str, Any], str]:
-    """The documented success reply for ``call`` and its ``tr_cont`` header."""
+def answer(state: SandboxState, call: GatewayCall) -> tuple[dict[str, Any], str]:
+    """The documented success reply for ``call`` and its ``tr_cont`` header.
+
+    An API whose paging form pages (:data:`PAGED_FORMS`) answers its array blocks in pages of
+    KIS's rows per call for the domain: a full first page, then a shorter last one, the
+    continuation value in the reply field its form uses. Other APIs answer one page of
+    :data:`ARRAY_ROWS` rows per array block.
+    """
     entry = CATALOG_ROUTES[call.path]
-    rng = random.Random(_seed(call))  # noqa: S311 - plausible values, not secrets
+    form = entry["paging"]
+    keys = {key["param"].upper() for key in entry["keys"]}
+    seed = _seed(call, keys if form in PAGED_FORMS else set())
+    if form not in PAGED_FORMS:
+        return _reply(entry, seed, 0, ARRAY_ROWS), ""
+    per_call = entry["rows"][state.environment] or DEFAULT_ROWS
+    total = per_call + max(1, per_call // 2)
+    scope = f"{seed:016x}"
+    codec = KeyCodec(state.signing_key)
+    offset = _offset(
+        form, keys=entry["keys"], call=call, scope=scope, codec=codec, per_call=per_call
+    )
+    end = min(offset + per_call, total)
+    more = end < total
+    reply = _reply(entry, seed, offset, end)
+    issued = codec.issue(scope, end) if more else ""
+    for key in entry["keys"]:
+        if key["field"] is None:
+            continue
+        name = key["param"].upper()
+        if name.startswith("CTX_AREA_FK"):
+            value = scope
+        elif name == "NEXT":
+            value = "1" if more else ""
+        elif name.startswith("CTX_AREA_NK"):
+            value = codec.issue(scope, end)  # as paging.Pager: the reply header says "last"
+        else:
+            value = issued
+        target = reply if key["block"] == "body" else reply.setdefault(key["block"], {})
+        if isinstance(target, dict):
+            target[key["field"]] = value
+    return reply, MORE_PAGES if more else LAST_PAGE
+
+
+def _offset(
+    form: str,
+    *,
+    keys: list[dict[str, Any]],
+    call: GatewayCall,
+    scope: str,
+    codec: KeyCodec,
+    per_call: int,
+) -> int:
+    """Where the asked-for page starts: 0 on a first page, else the decoded continuation."""
+    params = call.params
+    if form == "tr_cont":
+        if call.tr_cont.strip().upper() != "N":
+            return 0
+        fk, nk = (key["param"].upper() for key in keys)
+        names = f"{fk}/{nk.rsplit('_', 1)[-1]}"
+        if params.get(fk, "").strip() != scope:
+            raise undecodable(names)
+        return codec.offset(scope, params.get(nk, ""), names)
+    if form == "keyb":
+        value = params.get("KEYB", "")
+        return codec.offset(scope, value, "KEYB") if value.strip() else 0
+    if form == "next_keyb":
+        # KIS's sheet has the caller send NEXT=1 with KEYB set to a minute before the last bar
+        # it got (YYYYMMDDHHMMSS), and its own example sends NEXT=1 with KEYB blank: blank is a
+        # first page, such a time the page after the first, else the value the reply issued.
+        keyb = params.get("KEYB", "").strip()
+        if params.get("NEXT", "").strip() != "1" or not keyb:
+            return 0
+        if len(keyb) == 14 and keyb.isascii() and keyb.isdigit():
+            return int(per_call)
+        return codec.offset(scope, keyb, "KEYB")
+    if params.get("QRY_TP", "").strip().upper() != "P":  # index_key: Q (or empty) first
+        return 0
+    return codec.offset(scope, params.get("INDEX_KEY", ""), "INDEX_KEY")
+
+
+def _reply(entry: dict[str, Any], seed: int, first: int, end: int) -> dict[str, Any]:
+    """Every documented block, array blocks holding records ``first``..``end`` of the list."""
     reply = success()
     for block in entry["response"]:
-        if block["name"] == "body":
-            reply.update(_record([f for f in block["fields"] if f[0] not in ENVELOPE], rng, 0))
+        name = block["name"]
+        if name == "body":
+            fields = [f for f in block["fields"] if f[0] not in ENVELOPE]
+            reply.update(_record(fields, seed, name, 0))
         elif block["shape"] == "array":
-            reply[block["name"]] = [_record(block["fields"], rng, i) for i in range(ARRAY_ROWS)]
+            reply[name] = [_record(block["fields"], seed, name, i) for i in range(first, end)]
         else:
-            reply[block["name"]] = _record(block["fields"], rng, 0)
-    return reply, LAST_PAGE if entry["paging"] in PAGED_FORMS else ""
+            reply[name] = _record(block["fields"], seed, name, 0)
+    return reply
 
 
-def _seed(call: GatewayCall) -> int:
+def _seed(call: GatewayCall, continuation: set[str]) -> int:
+    # Continuation keys stay out: every page of one list comes from the same seed. The account
+    # goes in, so a continuation value issued to one app does not page another's list.
+    params = sorted((k, v) for k, v in call.params.items() if k not in continuation)
+    body = {k: v for k, v in call.body.items() if k not in continuation}
     request = json.dumps(
-        [call.path, call.tr_id, sorted(call.params.items()), call.body],
+        [call.path, call.role, call.app.account.cano, params, body],
         sort_keys=True,
         default=str,
     )
     return int.from_bytes(hashlib.sha256(request.encode()).digest()[:8], "big")
 
 
-def _record(fields: list[list[Any]], rng: random.Random, row: int) -> dict[str, str]:
+def _record(fields: list[list[Any]], seed: int, block: str, row: int) -> dict[str, str]:
+    # One generator per record: record ``row`` is the same on whichever page it falls.
+    rng = random.Random(f"{seed}|{block}|{row}")  # noqa: S311 - plausible values, not secrets
     return {name: value_for(name, length, rng, row) for name, _type, length in fields}
 
 

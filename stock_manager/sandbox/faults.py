@@ -1,8 +1,11 @@
 """Injected faults: per-path probabilities of errors, throttling, dropped connections, garbage.
 
 A rule's rates are independent probabilities, drawn in a fixed order (drop_before, rate_limit,
-error, garble, then drop_after once the request has been processed), from one seedable RNG so
-a run can be replayed. A rule for an exact path wins over the ``"*"`` rule.
+error, garble, page_change, then drop_after once the request has been processed), from one
+seedable RNG so a run can be replayed. A rule for an exact path wins over the ``"*"`` rule.
+
+``page_change`` is KIS's ``SYDB0050`` (the data changed between pages: start again), drawn only
+for a continuation request, so a first page never gets it and rules without it draw as before.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ FAULT_KINDS: tuple[str, ...] = (
     "garble",
     "latency",
 )
+# Counted as it happens (stats()["faults"]["page_change"]) but kept out of FAULT_KINDS, whose
+# zero-filled keys the stats snapshot has always shown.
+PAGE_CHANGE = "page_change"
 ANY_PATH = "*"
 
 
@@ -39,9 +45,16 @@ class FaultRule:
     garble_rate: float = 0.0
     garble_kind: str = "random"
     latency: float = 0.0
+    page_change_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "rate_limit_rate", "drop_before_rate", "drop_after_rate"):
+        for name in (
+            "error_rate",
+            "rate_limit_rate",
+            "drop_before_rate",
+            "drop_after_rate",
+            "page_change_rate",
+        ):
             _check_rate(name, getattr(self, name))
         _check_rate("garble_rate", self.garble_rate)
         if self.garble_kind != "random" and self.garble_kind not in GARBLE_KINDS:
@@ -68,6 +81,7 @@ class FaultDecision:
     garble_kind: str | None = None
     drop_after: bool = False
     latency: float = 0.0
+    page_change: bool = False
 
 
 NO_FAULT = FaultDecision()
@@ -100,8 +114,13 @@ class FaultPlan:
         with self._lock:
             return {path: asdict(rule) for path, rule in self._rules.items()}
 
-    def draw(self, path: str) -> FaultDecision:
-        """Decide what goes wrong with one request to ``path``."""
+    def active(self) -> bool:
+        """Whether any rule is set (lets a caller skip work only a fault would need)."""
+        return bool(self._rules)
+
+    def draw(self, path: str, continuation: bool = False) -> FaultDecision:
+        """Decide what goes wrong with one request to ``path`` (``continuation``: it asks for a
+        page after the first)."""
         if not self._rules:  # the common case: no lock, no draw
             return NO_FAULT
         with self._lock:
@@ -121,5 +140,7 @@ class FaultPlan:
                 if kind == "random":
                     kind = rng.choice(GARBLE_KINDS)
                 return FaultDecision(garble_kind=kind, latency=rule.latency)
+            if continuation and rule.page_change_rate and rng.random() < rule.page_change_rate:
+                return FaultDecision(page_change=True, latency=rule.latency)
             drop_after = rng.random() < rule.drop_after_rate
             return FaultDecision(drop_after=drop_after, latency=rule.latency)

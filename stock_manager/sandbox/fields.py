@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from stock_manager.sandbox.accounts import Account
@@ -55,12 +56,29 @@ def _is_digits(value: str) -> bool:
     return 0 < len(value) <= MAX_DIGITS and value.isascii() and value.isdigit()
 
 
-def account_of(fields: Mapping[str, Any], account: Account) -> None:
-    """CANO/ACNT_PRDT_CD must name the calling app's own account (OPSQ2000 otherwise)."""
+def account_of(fields: Mapping[str, Any], account: Account, product: str = "01") -> None:
+    """CANO/ACNT_PRDT_CD must name the calling app's own account (OPSQ2000 otherwise).
+
+    Every app has one account number; ``product`` is the code the API's family uses with it
+    (01 stocks and bonds, 03 domestic futures/options, 08 overseas futures/options).
+    """
     cano = text(fields, "CANO")
-    product = text(fields, "ACNT_PRDT_CD")
-    if cano != account.cano or product != account.product:
+    given = text(fields, "ACNT_PRDT_CD")
+    if cano != account.cano or given != product:
         raise BusinessError("OPSQ2000", "ERROR : INPUT INVALID_CHECK_ACNO")
+
+
+def optional_date(fields: Mapping[str, Any], name: str) -> date | None:
+    """A YYYYMMDD date, or None when absent or blank."""
+    value = optional_text(fields, name).strip()
+    if not value:
+        return None
+    try:
+        if len(value) != 8 or not value.isdigit():
+            raise ValueError(value)
+        return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError:
+        raise bad(name, value) from None
 
 
 def stock_code(fields: Mapping[str, Any], name: str = "PDNO") -> str:

@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from stock_manager.sandbox.codes import missing_key_message
+from stock_manager.sandbox.codes import BusinessError, missing_key_message
+from stock_manager.sandbox.fields import bad
 from stock_manager.sandbox.state import App, OAuthRejected, SandboxState
 from stock_manager.sandbox.tables import GatewayRoute
 from stock_manager.sandbox.tokens import TokenRejected
@@ -81,7 +82,8 @@ async def admit(
 
     The body is read only once the headers have passed (credentials, token, content-type,
     custtype, TR_ID, rate limit), so an unauthenticated caller cannot make the sandbox buffer
-    anything; the required keys are checked last, on the parsed body or query. The call
+    anything; the required keys are checked last, on the parsed body or query, then the values
+    of coded parameters (a business error, HTTP 200, as KIS answers bad input). The call
     carries the query under upper-case names.
     """
     try:
@@ -135,9 +137,13 @@ async def admit(
             raise GatewayRejection("OPSQ0001")
         body = parsed
     query = upper_case_names(params)
-    absent = first_missing(route.required, body if route.method == "POST" else query)
+    present = body if route.method == "POST" else query
+    absent = first_missing(route.required, present)
     if absent is not None:
         raise GatewayRejection("OPSQ2001", missing_key_message(absent))
+    refused = first_bad_code(route, present)
+    if refused is not None:
+        raise GatewayRejection(refused.msg_cd, refused.msg1, status=200)
     return GatewayCall(app, path, tr_id, role, headers.get("tr_cont") or "", query, body)
 
 
@@ -155,3 +161,25 @@ def upper_case_names(params: Iterable[tuple[str, str]]) -> dict[str, str]:
 def first_missing(required: tuple[str, ...], present: Mapping[str, Any]) -> str | None:
     """The first required key absent from ``present`` (present but empty is fine, as at KIS)."""
     return next((name for name in required if name not in present), None)
+
+
+def first_bad_code(route: GatewayRoute, present: Mapping[str, Any]) -> BusinessError | None:
+    """The OPSQ2002 rejection of the first present value outside its complete code list.
+
+    An empty value passes where the parameter takes one (``empty_ok``) and for paging keys,
+    which are empty on a first page. Only lists the workbook states completely are checked,
+    so a value KIS might take is never refused on a guess.
+    """
+    for name, rule in route.codes.items():
+        value = present.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            return BusinessError(
+                "OPSQ2002", f"입력값이 올바르지 않습니다. ({name}: 문자열이어야 합니다)"
+            )
+        if value == "" and (rule.empty_ok or name in route.continuation):
+            continue
+        if value not in rule.values:
+            return bad(name, value)
+    return None

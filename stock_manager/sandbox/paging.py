@@ -1,8 +1,9 @@
 """KIS-style continuation for list inquiries: ``tr_cont`` M/D and the CTX_AREA_* keys.
 
-The position travels in ``ctx_area_nk100`` together with a short HMAC tag, so a key that was
-not issued by this sandbox for this account and API fails to decode (OPSQ2003) instead of
-silently restarting from the top.
+The position travels in ``ctx_area_nk100`` (or ``KEYB``, ``INDEX_KEY``... for the generic
+replies of :mod:`.documented`) together with a short HMAC tag, so a key that was not issued by
+this sandbox for this account and API fails to decode (OPSQ2003) instead of silently
+restarting from the top.
 """
 
 from __future__ import annotations
@@ -31,16 +32,43 @@ class Page(Generic[T]):
     ctx_area_nk100: str
 
 
-class Pager:
-    """Cuts lists into pages for one sandbox (its key signs the continuation values)."""
+class KeyCodec:
+    """Issues and reads continuation values: a position and an HMAC tag bound to a scope.
 
-    def __init__(self, key: bytes, page_size: int) -> None:
+    The scope names what is being paged (the account and API, or the request's conditions), so
+    a value issued for one list does not continue another.
+    """
+
+    def __init__(self, key: bytes) -> None:
         self._key = key
-        self.page_size = page_size
 
     def _tag(self, scope: str, offset: int) -> str:
         message = f"{scope}|{offset}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:12]
+
+    def issue(self, scope: str, offset: int) -> str:
+        """The continuation value that resumes ``scope`` at ``offset``."""
+        return f"{offset:06d}{self._tag(scope, offset)}"
+
+    def offset(self, scope: str, value: str, names: str) -> int:
+        """The position ``value`` resumes at; OPSQ2003 naming ``names`` when it was not issued
+        by this sandbox for ``scope``."""
+        value = value.strip()
+        position, tag = value[:6], value[6:]
+        if not (position.isascii() and position.isdigit()):
+            raise undecodable(names)
+        offset = int(position)
+        if not hmac.compare_digest(tag, self._tag(scope, offset)):
+            raise undecodable(names)
+        return offset
+
+
+class Pager:
+    """Cuts lists into pages for one sandbox (its key signs the continuation values)."""
+
+    def __init__(self, key: bytes, page_size: int) -> None:
+        self._codec = KeyCodec(key)
+        self.page_size = page_size
 
     def page(
         self, rows: Sequence[T], scope: str, tr_cont: str, params: Mapping[str, str]
@@ -57,20 +85,16 @@ class Pager:
             rows=rows[offset:end],
             tr_cont=MORE if more else LAST,
             ctx_area_fk100=fk100,
-            ctx_area_nk100=f"{next_offset:06d}{self._tag(scope, next_offset)}",
+            ctx_area_nk100=self._codec.issue(scope, next_offset),
         )
 
     def _decode(self, scope: str, params: Mapping[str, str]) -> int:
-        fk100 = params.get("CTX_AREA_FK100", "").strip()
-        nk100 = params.get("CTX_AREA_NK100", "").strip()
-        position, tag = nk100[:6], nk100[6:]
-        if fk100 != scope or not (position.isascii() and position.isdigit()):
-            raise _undecodable()
-        offset = int(position)
-        if not hmac.compare_digest(tag, self._tag(scope, offset)):
-            raise _undecodable()
-        return offset
+        names = "CTX_AREA_FK100/NK100"
+        if params.get("CTX_AREA_FK100", "").strip() != scope:
+            raise undecodable(names)
+        return self._codec.offset(scope, params.get("CTX_AREA_NK100", ""), names)
 
 
-def _undecodable() -> BusinessError:
-    return BusinessError("OPSQ2003", "연속조회키(CTX_AREA_FK100/NK100)가 올바르지 않습니다.")
+def undecodable(names: str) -> BusinessError:
+    """OPSQ2003: the continuation keys ``names`` were not issued by this sandbox for this list."""
+    return BusinessError("OPSQ2003", f"연속조회키({names})가 올바르지 않습니다.")

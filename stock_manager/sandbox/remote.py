@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import httpx
 
 from stock_manager.sandbox.faults import ANY_PATH, FaultConfigError
+from stock_manager.sandbox.state import SandboxConfigError
 
 ADMIN_TIMEOUT = 10.0
 
@@ -56,3 +58,25 @@ class RemoteControl:
     def reset(self) -> None:
         """Reset the child's state."""
         self._post("reset")
+
+    def _market_time(self) -> dict[str, Any]:
+        response = self._client.get("/_sandbox/market-time")
+        response.raise_for_status()
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    def market_time(self) -> datetime:
+        """The child's market time."""
+        return datetime.fromisoformat(self._market_time()["market_time"])
+
+    def describe_market_time(self) -> str:
+        """The child's market time and mode."""
+        return str(self._market_time()["describe"])
+
+    def set_market_time(self, when: datetime | str) -> None:
+        """Move the child's market clock."""
+        value = when.isoformat() if isinstance(when, datetime) else when
+        response = self._client.post("/_sandbox/market-time", json={"market_time": value})
+        if response.status_code == 400:
+            raise SandboxConfigError(str(response.json().get("error", "bad market time")))
+        response.raise_for_status()

@@ -9,7 +9,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
+from datetime import datetime
 from ipaddress import ip_address
 from types import TracebackType
 from typing import Any
@@ -22,6 +24,7 @@ from stock_manager.sandbox.control import SandboxControl
 from stock_manager.sandbox.faults import ANY_PATH, FaultPlan
 from stock_manager.sandbox.limits import ServerLimits
 from stock_manager.sandbox.loopback import is_loopback_host
+from stock_manager.sandbox.market import Market
 from stock_manager.sandbox.protocol import head_timeout_protocol
 from stock_manager.sandbox.remote import RemoteControl
 from stock_manager.sandbox.state import SandboxConfigError, SandboxState
@@ -69,6 +72,18 @@ class KISSandbox:
 
     ``block_deprecated`` refuses deprecated TR_IDs (``TTTC0802U``...) with OPSQ0002, as KIS may
     one day; by default they are served as their successors, as KIS still does.
+
+    ``market_time`` is when the sandbox's market is: by default 10:00 KST of the current KRX
+    trading day, then at the clock's speed, so quotes move and sessions are open at any hour;
+    a datetime (naive means KST), an ISO string or ``"HH:MM"`` (today, KST) starts it there;
+    ``"wall"`` follows the real time. :meth:`set_market_time` moves it later. Prices are
+    deterministic for ``seed`` (None means 0) at a given market time.
+
+    ``page_size`` pages account lists by that many rows; by default they page as KIS does (its
+    rows per call for the domain: balance 50 real / 20 paper...).
+
+    ``request_log`` is called with one line per request (method, path, tr_id, status, rt_cd,
+    milliseconds; no credentials), as ``sandbox serve`` prints them. Thread mode only.
     """
 
     def __init__(
@@ -79,7 +94,7 @@ class KISSandbox:
         reissue_window: float = 21600,
         issue_interval: float = 60,
         rate_limit: float | bool | None = None,
-        page_size: int = 20,
+        page_size: int | None = None,
         seed: int | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -87,7 +102,14 @@ class KISSandbox:
         limits: ServerLimits | None = None,
         clock: SandboxClock | None = None,
         block_deprecated: bool = False,
+        market_time: datetime | str | None = None,
+        request_log: Callable[[str], None] | None = None,
     ) -> None:
+        if process and request_log is not None:
+            raise SandboxConfigError(
+                "request_log is called in this process: it cannot follow a child process "
+                "(process=True)"
+            )
         if process and clock is not None:
             raise SandboxConfigError(
                 "a clock cannot be shared with a child process: pass clock= or process=True, "
@@ -103,6 +125,7 @@ class KISSandbox:
                 f"port must be from 0 to 65535 (0 picks a free one), not {port!r}"
             )
         self._limits = limits or ServerLimits()
+        self._request_log = request_log
         # Validated here even in process mode, so a bad option fails in the caller's process.
         self._state = SandboxState(
             environment,
@@ -114,6 +137,7 @@ class KISSandbox:
             seed=seed,
             clock=clock,
             block_deprecated=block_deprecated,
+            market_time=market_time,
         )
         self._control: SandboxControl | RemoteControl = SandboxControl(self._state, FaultPlan(seed))
         # One spelling per address, so base_url is exactly what was bound.
@@ -134,6 +158,12 @@ class KISSandbox:
                 "page_size": page_size,
                 "seed": seed,
                 "block_deprecated": bool(block_deprecated),
+                # JSON carries no datetime: the validated, KST-aware moment as ISO text.
+                "market_time": (
+                    self._state.market_clock.now().isoformat()
+                    if isinstance(market_time, datetime)
+                    else market_time
+                ),
                 "host": self._host,
                 "port": port,
                 "limits": asdict(self._limits),
@@ -180,7 +210,7 @@ class KISSandbox:
         host = f"[{self._host}]" if family == socket.AF_INET6 else self._host
         self.base_url = f"http://{host}:{port}"
         config = uvicorn.Config(
-            build_app(self._control, self._limits),
+            build_app(self._control, self._limits, request_log=self._request_log),
             log_level="warning",
             log_config=None,
             access_log=False,
@@ -304,9 +334,13 @@ class KISSandbox:
         garble_rate: float = 0.0,
         garble_kind: str = "random",
         latency: float = 0.0,
+        page_change_rate: float = 0.0,
         seed: int | None = None,
     ) -> None:
-        """Inject faults on ``path`` (or ``"*"``); see :mod:`stock_manager.sandbox.faults`."""
+        """Inject faults on ``path`` (or ``"*"``); see :mod:`stock_manager.sandbox.faults`.
+
+        ``page_change_rate``: the chance a continuation request gets KIS's SYDB0050.
+        """
         self._control.set_faults(
             path,
             error_rate=error_rate,
@@ -316,6 +350,7 @@ class KISSandbox:
             garble_rate=garble_rate,
             garble_kind=garble_kind,
             latency=latency,
+            page_change_rate=page_change_rate,
             seed=seed,
         )
 
@@ -330,3 +365,22 @@ class KISSandbox:
     def reset(self) -> None:
         """Forget tokens, orders, counters, faults and holdings (apps stay)."""
         self._control.reset()
+
+    # --- market -----------------------------------------------------------------------------
+
+    def market_time(self) -> datetime:
+        """The sandbox's market time now (aware, KST)."""
+        return self._control.market_time()
+
+    def set_market_time(self, when: datetime | str) -> None:
+        """Move the market to ``when`` (a datetime, naive meaning KST; an ISO string; ``"HH:MM"``
+        today KST), from where it runs on; ``"wall"`` follows the real clock. A bad value raises
+        :class:`SandboxConfigError`."""
+        self._control.set_market_time(when)
+
+    @property
+    def market(self) -> Market:
+        """The sandbox's :class:`~stock_manager.sandbox.market.Market` (thread mode only)."""
+        if self._child_options is not None:
+            raise SandboxError("a process-mode sandbox's market lives in the child process")
+        return self._state.market

@@ -12,13 +12,17 @@ import math
 import threading
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from stock_manager.sandbox.accounts import Account
 from stock_manager.sandbox.clock import SandboxClock, SystemClock
 from stock_manager.sandbox.credentials import CredentialFactory, fingerprint
 from stock_manager.sandbox.faults import FAULT_KINDS
+from stock_manager.sandbox.market import Market
+from stock_manager.sandbox.orders import Exchange
 from stock_manager.sandbox.ratelimit import SlidingWindow
+from stock_manager.sandbox.sessions import MarketClock
 from stock_manager.sandbox.tables import KNOWN_PATHS, OTHER_PATHS, Environment
 from stock_manager.sandbox.tokens import TokenBook, TokenRecord
 
@@ -101,10 +105,11 @@ class SandboxState:
         reissue_window: float,
         issue_interval: float,
         rate_limit: float | bool | None,
-        page_size: int,
+        page_size: int | None,
         seed: int | None,
         clock: SandboxClock | None = None,
         block_deprecated: bool = False,
+        market_time: datetime | str | None = None,
     ) -> None:
         if environment not in ("real", "paper"):
             raise SandboxConfigError(f"environment must be 'real' or 'paper', not {environment!r}")
@@ -119,17 +124,32 @@ class SandboxState:
                 )
         if token_ttl <= 0:
             raise SandboxConfigError("token_ttl must be positive")
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-            raise SandboxConfigError(f"page_size must be a positive integer, not {page_size!r}")
+        if page_size is not None and (
+            isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1
+        ):
+            raise SandboxConfigError(
+                f"page_size must be None (KIS's rows per call) or a positive integer, "
+                f"not {page_size!r}"
+            )
         self.environment: Environment = environment
         self.issue_interval = float(issue_interval)
         self.rate_limit = resolve_rate_limit(environment, rate_limit)
+        #: Rows per page of account lists; None pages as KIS does (its rows per call).
         self.page_size = page_size
         #: Refuse deprecated TR_IDs (OPSQ0002), as a future KIS may; by default they are served
         #: as their successors, as KIS still does.
         self.block_deprecated = bool(block_deprecated)
         #: Every time the sandbox reads or waits for (a test passes a ManualClock).
         self.clock: SandboxClock = clock or SystemClock()
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise SandboxConfigError(f"seed must be an integer or None, not {seed!r}")
+        try:
+            #: The market time the sandbox plays (see :mod:`stock_manager.sandbox.sessions`).
+            self.market_clock = MarketClock(self.clock, market_time)
+        except ValueError as exc:
+            raise SandboxConfigError(str(exc)) from None
+        #: Instruments and prices at market time; read-only, so it needs no lock of its own.
+        self.market = Market(seed, self.market_clock)
         self.lock = threading.Lock()
         self._factory = CredentialFactory(seed)
         self.signing_key = self._factory.signing_key()
@@ -137,6 +157,8 @@ class SandboxState:
         self.apps: dict[str, App] = {}
         self.counters = Counters()
         self._odno = 0
+        #: Every account's orders, reservations and books (see :mod:`.orders`).
+        self.exchange = Exchange(self.market, self.next_odno)
 
     # --- apps -------------------------------------------------------------------------------
 
@@ -283,4 +305,4 @@ class SandboxState:
             for app in self.apps.values():
                 app.last_issued = None
                 app.window.clear()
-                app.account.clear()
+            self.exchange.reset()

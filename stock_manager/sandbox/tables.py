@@ -34,13 +34,23 @@ APPROVAL = "/oauth2/Approval"
 
 
 @dataclass(frozen=True)
+class CodeRule:
+    """The values KIS accepts for one parameter whose workbook code list is complete."""
+
+    values: frozenset[str]
+    empty_ok: bool
+
+
+@dataclass(frozen=True)
 class GatewayRoute:
     """One ``/uapi`` API: its HTTP method, the TR_IDs it accepts per domain and its required keys.
 
     ``real``/``paper`` map a TR_ID to its role (``"buy"``, ``"sell"``, ``"recent"``...).
     An empty ``paper`` mapping means the API is not offered in paper trading. ``deprecated``
     maps an old TR_ID to its successor (of either domain); ``required`` lists the keys KIS's
-    workbook marks Required, upper-case, in the workbook's order.
+    workbook marks Required, upper-case, in the workbook's order. ``codes`` holds the allowed
+    values of the parameters with a complete code list and ``continuation`` the paging keys
+    (an empty value always passes for those), both under upper-case names.
     """
 
     method: Literal["GET", "POST"]
@@ -48,6 +58,8 @@ class GatewayRoute:
     paper: dict[str, str] = field(default_factory=dict)
     deprecated: dict[str, str] = field(default_factory=dict)
     required: tuple[str, ...] = ()
+    codes: dict[str, CodeRule] = field(default_factory=dict)
+    continuation: frozenset[str] = frozenset()
 
     def tr_ids(self, environment: Environment) -> dict[str, str]:
         """TR_IDs accepted on ``environment``'s domain, with their roles."""
@@ -76,26 +88,11 @@ class GatewayRoute:
 
 #: The sandbox's own copy of KIS's route table, generated from KIS's workbook by
 #: ``tools/build_catalog.py`` (path -> method, TR_IDs per domain with their variant, deprecated
-#: TR_IDs, order flag, required parameters). Every KIS REST API is listed; the sandbox serves some.
+#: TR_IDs, order flag, required parameters, code lists, paging form with its keys and rows per
+#: call, documented reply). Every KIS REST API is listed; the sandbox serves some.
 CATALOG_ROUTES: dict[str, dict[str, Any]] = json.loads(
     resources.files(__package__).joinpath("kis_routes.json").read_text(encoding="utf-8")
 )["routes"]
-
-# The APIs the sandbox serves, and the role its handlers give each TR variant of the generated
-# table ("default" is an API's single TR). Variants left out (the Asian exchanges) are refused as
-# KIS refuses an unknown TR_ID until a handler serves them.
-_SERVED: dict[str, dict[str, str]] = {
-    ORDER_CASH: {"sell": "sell", "buy": "buy"},
-    ORDER_RVSECNCL: {"default": "revise"},
-    ORDER_CREDIT: {"sell": "sell", "buy": "buy"},
-    ORDER_RESV: {"default": "reserve"},
-    INQUIRE_BALANCE: {"default": "list"},
-    INQUIRE_PSBL_ORDER: {"default": "inquire"},
-    INQUIRE_DAILY_CCLD: {"recent": "recent", "older": "older"},
-    INQUIRE_PRICE: {"default": "quote"},
-    OVERSEAS_ORDER: {"buy": "buy", "sell": "sell"},
-    OVERSEAS_RVSECNCL: {"us": "revise"},
-}
 
 
 def _served(path: str, roles: dict[str, str]) -> GatewayRoute:
@@ -112,10 +109,12 @@ def _served(path: str, roles: dict[str, str]) -> GatewayRoute:
         # Some sheets spell their GET parameters in lower case; KIS matches query names without
         # regard to case and POST keys are upper-case, so one upper-case spelling fits both.
         required=tuple(name.upper() for name in entry["required"]),
+        codes={
+            name.upper(): CodeRule(frozenset(rule["values"]), bool(rule["empty_ok"]))
+            for name, rule in entry["codes"].items()
+        },
+        continuation=frozenset(key["param"].upper() for key in entry["keys"]),
     )
-
-
-ROUTES: dict[str, GatewayRoute] = {path: _served(path, roles) for path, roles in _SERVED.items()}
 
 
 def _every_variant(path: str) -> dict[str, str]:
@@ -123,16 +122,14 @@ def _every_variant(path: str) -> dict[str, str]:
     return {variant: variant for side in ("real", "paper") for variant in entry[side].values()}
 
 
-# Every other documented API that is not an order: the gateway admits it as strictly as a
-# served one, and stock_manager.sandbox.documented answers it with its documented blocks.
-# Unserved orders stay out (OPSQ0404): a made-up success would tell a caller an order was taken.
-DOCUMENTED: dict[str, GatewayRoute] = {
-    path: _served(path, _every_variant(path))
-    for path, entry in CATALOG_ROUTES.items()
-    if path not in ROUTES and not entry["order"]
+#: Every documented ``/uapi`` API, admitted by the gateway as strictly as KIS admits it. A
+#: handler sees the variant of the TR_ID it was called with as ``call.role`` ("buy", "sell-jp",
+#: "night", "default"...). Which APIs have a handler is the app's business (``app.HANDLERS``).
+ROUTES: dict[str, GatewayRoute] = {
+    path: _served(path, _every_variant(path)) for path in CATALOG_ROUTES
 }
 
 # Paths counted by name in stats()["requests"]; any other path is counted under OTHER_PATHS,
 # so junk paths cannot grow the table.
-KNOWN_PATHS = frozenset({*ROUTES, *DOCUMENTED, HASHKEY, TOKEN_PATH, REVOKE, APPROVAL})
+KNOWN_PATHS = frozenset({*ROUTES, HASHKEY, TOKEN_PATH, REVOKE, APPROVAL})
 OTHER_PATHS = "(other)"

@@ -13,10 +13,12 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from stock_manager.sandbox.codes import rt_envelope, success
-from stock_manager.sandbox.faults import NO_FAULT, FaultDecision, FaultPlan
+from stock_manager.sandbox.faults import NO_FAULT, PAGE_CHANGE, FaultDecision, FaultPlan
 from stock_manager.sandbox.state import SandboxState
+from stock_manager.sandbox.tables import CATALOG_ROUTES
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -25,6 +27,12 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 ADMIN_PREFIX = "/_sandbox/"
+# KIS's answer when the data changed between two pages of one inquiry: start again.
+PAGE_CHANGED = {
+    "rt_cd": "7",
+    "msg_cd": "SYDB0050",
+    "msg1": "조회이후에 자료가 변경되었습니다(다시 조회하세요)",
+}
 JSON_TYPE = b"application/json; charset=utf-8"
 _HTML_ERROR = (
     b"<html><head><title>500 Internal Server Error</title></head>"
@@ -64,12 +72,42 @@ def gateway_headers(tr_id: str, tr_cont: str = "") -> list[tuple[bytes, bytes]]:
     ]
 
 
-def request_tr_id(scope: Scope) -> str:
-    """The request's ``tr_id`` header ("" when absent), read straight from the ASGI scope."""
+def request_header(scope: Scope, wanted: bytes) -> str:
+    """The request's header ``wanted`` (lower-case; "" when absent), read from the ASGI scope."""
     for name, value in scope.get("headers", ()):
-        if name.lower() == b"tr_id":
+        if name.lower() == wanted:
             return str(value.decode("latin-1"))
     return ""
+
+
+def request_tr_id(scope: Scope) -> str:
+    """The request's ``tr_id`` header ("" when absent), read straight from the ASGI scope."""
+    return request_header(scope, b"tr_id")
+
+
+def is_continuation(scope: Scope) -> bool:
+    """Whether a ``/uapi`` request asks for a page after the first, before anything parses it.
+
+    ``tr_cont: N`` on any API; by its paging form, ``KEYB`` set, ``NEXT`` "1" or ``QRY_TP``
+    "P" (query names in any case, as the gateway reads them).
+    """
+    entry = CATALOG_ROUTES.get(scope.get("path", ""))
+    if entry is None:
+        return False
+    if request_header(scope, b"tr_cont").strip().upper() == "N":
+        return True
+    form = entry["paging"]
+    if form not in ("keyb", "next_keyb", "index_key"):
+        return False
+    raw = scope.get("query_string", b"").decode("latin-1")
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(raw, keep_blank_values=True):
+        query.setdefault(name.upper(), value.strip())
+    if form == "keyb":
+        return bool(query.get("KEYB"))
+    if form == "next_keyb":
+        return query.get("NEXT") == "1"
+    return query.get("QRY_TP", "").upper() == "P"
 
 
 async def send_bytes(
@@ -121,7 +159,7 @@ class FaultLayer:
             await self.app(scope, receive, send)
             return
         self.state.count_request(path)
-        decision = self.faults.draw(path)
+        decision = self.faults.draw(path, self.faults.active() and is_continuation(scope))
         if decision is NO_FAULT:
             await self.app(scope, receive, send)
             return
@@ -150,6 +188,10 @@ class FaultLayer:
             count("garble")
             status, body, content_type = garbled_body(decision.garble_kind)
             await send_bytes(send, status, body, content_type, extra)
+        elif decision.page_change:
+            count(PAGE_CHANGE)
+            body = json.dumps(PAGE_CHANGED, ensure_ascii=False).encode()
+            await send_bytes(send, 200, body, extra=extra)
         elif decision.drop_after:
 
             async def withhold(message: Message) -> None:

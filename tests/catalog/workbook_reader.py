@@ -58,6 +58,9 @@ class WorkbookApi:
     params: tuple[Param, ...]
     blocks: dict[str, tuple[str, ...]]  # block name as written -> field names, in order
     tr_id_row_text: str  # the request's ``tr_id`` row description (the variant table)
+    #: The sheet's ``Request Example`` as (name, value) pairs in the order written: the first
+    #: object of a JSON-like example, or ``NAME:value`` lines ("" when the example has none).
+    request_example: tuple[tuple[str, str], ...] = ()
 
     @property
     def tr_real(self) -> tuple[str, ...]:
@@ -91,9 +94,47 @@ def _text(cell: object) -> str:
     return "" if cell is None else str(cell)
 
 
+#: ``"NAME": "value"`` (or an unquoted value) inside a JSON-like example.
+EXAMPLE_PAIR = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*:\s*(?:"([^"]*)"|([^\s",}{]+))')
+#: ``NAME:value`` on a line of its own (the value may be blank or hold blanks).
+EXAMPLE_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*:(.*)$")
+
+
+def parse_request_example(text: str) -> tuple[tuple[str, str], ...]:
+    """The (name, value) pairs of a sheet's request example, as KIS wrote them.
+
+    KIS writes them three ways: JSON (with stray commas, sometimes a second object for a
+    second use of the API, sometimes wrapped in ``"input": {...}``), ``NAME:value`` lines, or
+    ``없음``. Only the first object is read; ``_comment`` keys are notes, not parameters.
+    """
+    pairs: list[tuple[str, str]] = []
+    if '"' in text and EXAMPLE_PAIR.search(text):
+        start = text.index("{") if "{" in text else 0
+        end = text.find("}", start)
+        first = text[start : end if end >= 0 else len(text)]
+        for match in EXAMPLE_PAIR.finditer(first):
+            name = match.group(1)
+            if name.lower() == "input" or name.startswith("_"):
+                continue
+            value = match.group(2) if match.group(2) is not None else match.group(3)
+            pairs.append((name, value))
+    else:
+        for line in text.splitlines():
+            match = EXAMPLE_LINE.match(line)
+            if match:
+                pairs.append((match.group(1), match.group(2).strip()))
+    seen: set[str] = set()
+    unique = []
+    for name, value in pairs:  # a key written twice (a typo in the example): the first wins
+        if name.upper() not in seen:
+            seen.add(name.upper())
+            unique.append((name, value))
+    return tuple(unique)
+
+
 def _read_sheet(
     rows: list[tuple[object, ...]],
-) -> tuple[tuple[Param, ...], dict[str, tuple[str, ...]], str]:
+) -> tuple[tuple[Param, ...], dict[str, tuple[str, ...]], str, str]:
     params: list[Param] = []
     blocks: dict[str, list[str]] = {}
     tr_id_row = ""
@@ -109,13 +150,20 @@ def _read_sheet(
     # fields: kept as block "body"; a realtime TR has its one block "record".
     current: list[str] = []
     blocks["record" if realtime else "body"] = current
+    request_example = ""
+    examples = False
     for row in rows:
         first, element = _text(row[0]).strip(), _text(row[1]).strip()
+        if examples:
+            if first.startswith("Request Example") and not request_example:
+                request_example = _text(row[1])
+            continue
         if first == "구분":
             in_layout = True
             continue
         if first == "Example":
-            break
+            examples = True
+            continue
         if not in_layout:
             continue
         if first:
@@ -135,7 +183,8 @@ def _read_sheet(
                 current = blocks[name] = []
             else:
                 current.append(element)
-    return tuple(params), {k: tuple(v) for k, v in blocks.items() if v or k != "body"}, tr_id_row
+    kept = {k: tuple(v) for k, v in blocks.items() if v or k != "body"}
+    return tuple(params), kept, tr_id_row, request_example
 
 
 @functools.cache
@@ -163,7 +212,7 @@ def read_workbook(path: Path) -> tuple[WorkbookApi, ...]:
         if not row[0].strip():
             continue
         number, transport, category, name, id_text, tr_real, tr_paper, method, path_ = row[:9]
-        params, blocks, tr_id_row = _read_sheet(sheets[id_text.strip()])
+        params, blocks, tr_id_row, example = _read_sheet(sheets[id_text.strip()])
         apis.append(
             WorkbookApi(
                 number=int(number),
@@ -178,6 +227,7 @@ def read_workbook(path: Path) -> tuple[WorkbookApi, ...]:
                 params=params,
                 blocks=blocks,
                 tr_id_row_text=tr_id_row,
+                request_example=parse_request_example(example),
             )
         )
     return tuple(apis)

@@ -159,3 +159,15 @@ def test_bad_fault_rules(paper: Caller) -> None:
         paper.sandbox.set_faults("uapi/hashkey", error_rate=0.5)
     with pytest.raises(FaultConfigError, match="latency"):
         paper.sandbox.set_faults(latency=-1)
+
+
+def test_page_change_rate_is_a_checked_fault_argument(paper: Caller) -> None:
+    with pytest.raises(FaultConfigError):
+        paper.sandbox.set_faults(page_change_rate=1.5)
+    answer = paper.client.post("/_sandbox/faults", json={"page_change_rate": 0.5})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["rules"]["*"]["page_change_rate"] == 0.5
+    # A first page is never a page change, whatever the rate.
+    paper.sandbox.set_faults(page_change_rate=1.0)
+    quote = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"}
+    assert rt(paper.get(PRICE, paper.tr["price"], quote))[1] == "0"

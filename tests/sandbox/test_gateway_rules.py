@@ -27,6 +27,7 @@ from sandbox_helpers import (
     PRICE,
     PSBL_ORDER,
     Caller,
+    completed,
     rt,
 )
 
@@ -169,8 +170,9 @@ def test_query_names_match_in_any_case(kis: Caller) -> None:
     mixed = {"Fid_Cond_Mrkt_Div_Code": "J", "fid_input_iscd": "005930"}
     assert rt(kis.get(PRICE, "FHKST01010100", mixed))[1] == "0"
     _, names = REQUIRED[BALANCE]
-    params = {name.lower(): "" for name in names}
-    params |= {"cano": kis.cano, "acnt_prdt_cd": kis.product, "inqr_dvsn": "02"}
+    # Coded keys carry a listed value: an empty one is refused where the list has none.
+    valid = {**completed(BALANCE, {}), "CANO": kis.cano, "ACNT_PRDT_CD": kis.product}
+    params = {name.lower(): valid.get(name, "") for name in names}
     balance = kis.get(BALANCE, kis.tr["balance"], params, complete=False)
     assert rt(balance) == (200, "0", "MCA00000"), balance.text
     assert balance.json()["output2"][0]["dnca_tot_amt"]
@@ -187,7 +189,7 @@ def test_body_keys_must_be_upper_case(kis: Caller) -> None:
 
 def test_the_workbook_required_keys_are_the_sandbox_s() -> None:
     assert {path: keys for path, (_, keys) in REQUIRED.items()} == {
-        path: route.required for path, route in tables.ROUTES.items()
+        path: tables.ROUTES[path].required for path in REQUIRED
     }
 
 
@@ -312,3 +314,18 @@ def _market_order(kis: Caller) -> dict[str, str]:
         "ORD_QTY": "1",
         "ORD_UNPR": "0",
     }
+
+
+def test_coded_values_are_checked_before_the_handler(kis: Caller) -> None:
+    # INQR_DVSN of the balance is 01 or 02 in KIS's workbook; the handler never sees "99".
+    response = kis.get(BALANCE, kis.tr["balance"], kis.account_params(INQR_DVSN="99"))
+    assert rt(response) == (200, "1", "OPSQ2002"), response.text
+    assert response.json()["msg1"] == "입력값이 올바르지 않습니다. (INQR_DVSN='99')"
+    lower = {k: v for k, v in completed(BALANCE, kis.account_params()).items() if k != "INQR_DVSN"}
+    response = kis.get(BALANCE, kis.tr["balance"], {**lower, "inqr_dvsn": "99"}, complete=False)
+    assert rt(response) == (200, "1", "OPSQ2002"), response.text
+    # Empty is refused where the list has no empty value, taken for a continuation key.
+    empty = kis.get(BALANCE, kis.tr["balance"], kis.account_params(INQR_DVSN=""))
+    assert rt(empty) == (200, "1", "OPSQ2002")
+    first = kis.get(BALANCE, kis.tr["balance"], kis.account_params(CTX_AREA_NK100=""))
+    assert rt(first) == (200, "0", "MCA00000"), first.text

@@ -61,6 +61,29 @@ def test_serve_prints_url_and_credentials_then_serves() -> None:
         }
         response = httpx.post(f"{exports['KIS_BASE_URL']}/oauth2/tokenP", json=body, timeout=10)
         assert response.status_code == 200 and response.json()["token_type"] == "Bearer"
+        token = response.json()["access_token"]
+        quote = httpx.get(
+            f"{exports['KIS_BASE_URL']}/uapi/domestic-stock/v1/quotations/inquire-price",
+            params={"fid_cond_mrkt_div_code": "J", "fid_input_iscd": "005930"},
+            headers={
+                "authorization": f"Bearer {token}",
+                "appkey": exports["KIS_APP_KEY"],
+                "appsecret": exports["KIS_APP_SECRET"],
+                "tr_id": "FHKST01010100",
+            },
+            timeout=10,
+        )
+        assert quote.json()["rt_cd"] == "0"
+        # One line per request: method, path, tr_id, status, rt_cd, milliseconds; no secrets.
+        assert process.stdout.readline().startswith("Press Ctrl-C")
+        logged = [process.stdout.readline() for _ in range(2)]
+        assert re.match(r"\d\d:\d\d:\d\d POST /oauth2/tokenP - 200 rt_cd=- [\d.]+ms$", logged[0])
+        assert re.match(
+            r"\d\d:\d\d:\d\d GET /uapi/domestic-stock/v1/quotations/inquire-price "
+            r"FHKST01010100 200 rt_cd=0 [\d.]+ms$",
+            logged[1],
+        )
+        assert not any(exports["KIS_APP_SECRET"] in line or token in line for line in logged)
     finally:
         process.terminate()
         process.wait(10)
@@ -78,3 +101,29 @@ def test_serve_refuses_a_public_host() -> None:
     assert result.returncode == 2
     assert "loopback" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_serve_quiet_prints_no_request_lines() -> None:
+    process = subprocess.Popen(
+        [*_cli(), "sandbox", "serve", "--quiet", "--port", "0", "--issue-interval", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 30
+        line = ""
+        while time.monotonic() < deadline and not line.startswith("export "):
+            line = process.stdout.readline()
+            assert line, "serve exited early"
+        base_url = dict(re.findall(r"(KIS_\w+)=(\S+)", line))["KIS_BASE_URL"]
+        for _ in range(3):
+            httpx.post(f"{base_url}/oauth2/tokenP", json={}, timeout=10)
+        process.terminate()
+        rest, _ = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+    assert rest.strip() == "Press Ctrl-C to stop.", rest
