@@ -3,9 +3,11 @@
 The reply carries every block and field KIS's workbook documents (``kis_routes.json``), shaped as
 KIS answers (one record for an object block, a few for an array block, pages of KIS's rows per
 call for an API that pages), every value a string as KIS sends them. Values are plausible for the
-field's name (digits for prices and quantities, YYYYMMDD dates, HHMMSS times, Y/N flags) but come
-from no market: they are drawn from a seed of the request, so the same request gets the same
-reply and a client's parsing can be tested.
+field's name (digits for prices and quantities, YYYYMMDD dates, HHMMSS times, Y/N flags), drawn
+from a seed of the request, so the same request gets the same reply and a client's parsing can
+be tested. When the request names a symbol, the fields the sandbox's market knows about it
+(price, change, volume, limits, name, book, chart bars) come from the market instead
+(:mod:`.market_fields`), so they agree with inquire-price at the same market moment.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
+from stock_manager.sandbox import market_fields
 from stock_manager.sandbox.codes import success
 from stock_manager.sandbox.gateway import GatewayCall
 from stock_manager.sandbox.paging import KeyCodec, undecodable
@@ -108,7 +111,7 @@ def answer(state: SandboxState, call: GatewayCall) -> tuple[dict[str, Any], str]
     keys = {key["param"].upper() for key in entry["keys"]}
     seed = _seed(call, keys if form in PAGED_FORMS else set())
     if form not in PAGED_FORMS:
-        return _reply(entry, seed, 0, ARRAY_ROWS), ""
+        return _from_market(state, call, entry, _reply(entry, seed, 0, ARRAY_ROWS), 0), ""
     per_call = entry["rows"][state.environment] or DEFAULT_ROWS
     total = per_call + max(1, per_call // 2)
     scope = f"{seed:016x}"
@@ -118,7 +121,7 @@ def answer(state: SandboxState, call: GatewayCall) -> tuple[dict[str, Any], str]
     )
     end = min(offset + per_call, total)
     more = end < total
-    reply = _reply(entry, seed, offset, end)
+    reply = _from_market(state, call, entry, _reply(entry, seed, offset, end), offset)
     issued = codec.issue(scope, end) if more else ""
     for key in entry["keys"]:
         if key["field"] is None:
@@ -136,6 +139,25 @@ def answer(state: SandboxState, call: GatewayCall) -> tuple[dict[str, Any], str]
         if isinstance(target, dict):
             target[key["field"]] = value
     return reply, MORE_PAGES if more else LAST_PAGE
+
+
+def _from_market(
+    state: SandboxState, call: GatewayCall, entry: dict[str, Any], reply: dict[str, Any], first: int
+) -> dict[str, Any]:
+    """``reply`` with the fields about the symbol the request names taken from the market."""
+    params = {k.upper(): v for k, v in call.body.items()} if call.body else call.params
+    subject = market_fields.symbol_of(state.market, call.path, params)
+    if subject is not None:
+        end = first + max((len(v) for v in reply.values() if isinstance(v, list)), default=0)
+        market_fields.apply(
+            state.market,
+            subject,
+            response=entry["response"],
+            params=params,
+            reply=reply,
+            rows=(first, end),
+        )
+    return reply
 
 
 def _offset(

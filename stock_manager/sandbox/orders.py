@@ -355,7 +355,9 @@ class Exchange:
                 raise BusinessError("OPSQ2002", "정정 주문단가가 0보다 커야 합니다.")
             self.check_price(original.instrument, price, snapshot.lower, snapshot.upper)
         # The old remainder's hold goes back before the new order takes its own.
+        held_before = original.held
         self._release(original, amount)
+        released = held_before - original.held
         original.cancelled += amount
         if not original.remaining:
             original.status = "cancelled"
@@ -369,16 +371,16 @@ class Exchange:
                 _unit(price if new_type.priced else None, snapshot),
             )
         except BusinessError:
-            # Put the original back exactly as it was: a refused modify changes nothing.
+            # Put back exactly what was released (not a fresh hold at today's prices, which
+            # a market order's upper limit would change): a refused modify changes nothing.
             original.cancelled -= amount
             original.status = "open"
-            self._hold(
-                ledger,
-                original.instrument,
-                original.side,
-                amount,
-                _unit(original.price, snapshot),
-            )
+            original.held = held_before
+            if original.side == "sell" and not is_derivative(original.instrument):
+                ledger.position(original.instrument).held += amount
+            else:
+                currency = original.instrument.currency
+                ledger.held_cash[currency] = ledger.held_cash.get(currency, Decimal(0)) + released
             raise
         record = self._record(original, "modify", amount, price if new_type.priced else None)
         record.order_type = new_type
@@ -537,7 +539,7 @@ class Exchange:
             if day != order.trading_day and order.order_type.tif == "day":
                 self._expire(order, moment)
                 return
-            if self.market.session(order.instrument, moment) not in order.order_type.trades_in:
+            if self._session_of_step(order, moment) not in order.order_type.trades_in:
                 continue
             if not self._marketable(order, price):
                 continue
@@ -554,6 +556,14 @@ class Exchange:
             today = self.market.snapshot(order.instrument, now).trading_day
             if today != order.trading_day:
                 self._expire(order, now)
+
+    def _session_of_step(self, order: Order, moment: datetime) -> str:
+        session = self.market.session(order.instrument, moment)
+        if session == "closed":
+            # KRX's closing print is stamped 15:30, the closing auction's end [start, end): it
+            # is that auction's price, so orders resting through the auction trade at it.
+            return self.market.session(order.instrument, moment - timedelta(microseconds=1))
+        return session
 
     def _steps(
         self, order: Order, start: datetime, end: datetime

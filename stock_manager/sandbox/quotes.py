@@ -48,15 +48,47 @@ def _extremes(
     day = snapshot.trading_day
     stamp = day.strftime("%Y%m%d")
     high, high_date, low, low_date = snapshot.high, stamp, snapshot.low, stamp
+    past = _past_extremes(market.walk, instrument, day, since)
+    if past is not None:
+        if past[0] > high:
+            high, high_date = past[0], past[1]
+        if past[2] < low:
+            low, low_date = past[2], past[3]
+    return high, high_date, low, low_date
+
+
+# The closes before today never change: a year of them is walked once per (instrument, day);
+# plain dict access, whose worst race between threads is computing an entry twice.
+_PAST: dict[tuple[int, str, str, date, date], tuple[Decimal, str, Decimal, str] | None] = {}
+_PAST_LIMIT = 4096
+
+
+def _past_extremes(
+    prices: walk.PriceWalk, instrument: Instrument, day: date, since: date
+) -> tuple[Decimal, str, Decimal, str] | None:
+    key = (prices.seed, instrument.market, instrument.code, day, since)
+    if key in _PAST:
+        return _PAST[key]
+    found: tuple[Decimal, str, Decimal, str] | None = None
     earlier = sessions.previous_trading_day(day, instrument.market)
     while earlier >= since:
-        close = market.walk.close(instrument, earlier)
-        if close > high:
-            high, high_date = close, earlier.strftime("%Y%m%d")
-        if close < low:
-            low, low_date = close, earlier.strftime("%Y%m%d")
+        close = prices.close(instrument, earlier)
+        stamp = earlier.strftime("%Y%m%d")
+        if found is None:
+            found = (close, stamp, close, stamp)
+        else:
+            high, high_date, low, low_date = found
+            # Strictly greater/less: on a tie the most recent day keeps its place.
+            if close > high:
+                high, high_date = close, stamp
+            if close < low:
+                low, low_date = close, stamp
+            found = (high, high_date, low, low_date)
         earlier = sessions.previous_trading_day(earlier, instrument.market)
-    return high, high_date, low, low_date
+    if len(_PAST) >= _PAST_LIMIT:
+        _PAST.clear()  # a bounded cache: a long-running sandbox starts over rather than grow
+    _PAST[key] = found
+    return found
 
 
 def _vs(price: Decimal, reference: Decimal) -> str:

@@ -4,7 +4,8 @@ Handlers fill the fields their state knows (cash, quantities, order numbers) und
 is convenient; :func:`complete` then renames them to the spelling KIS's workbook documents for
 that API (``ODNO`` in order-cash, ``odno`` in order-rvsecncl), and adds every documented field a
 handler left out with a plausible value (:func:`stock_manager.sandbox.documented.value_for`),
-so clients that index a field directly never meet a ``KeyError``.
+so clients that index a field directly never meet a ``KeyError``. Inside an output block a
+field the workbook does not document is dropped: each API answers its own fields, as KIS does.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def complete(path: str, reply: dict[str, Any]) -> dict[str, Any]:
         names = [f[0] for f in block["fields"]]
         lengths = {f[0]: f[2] for f in block["fields"]}
         if block["name"] == "body":
+            # Top-level fields are renamed and filled in place; the blocks stay beside them.
             _fill(reply, [n for n in names if n not in ENVELOPE], lengths, rng)
             continue
         value = reply.get(block["name"])
@@ -55,4 +57,5 @@ def _fill(
     for name in names:
         if name not in record:
             record[name] = value_for(name, lengths.get(name), rng)
-    return record
+    # A handler may build rows shared by several APIs: each API answers its own fields only.
+    return {name: record[name] for name in names}

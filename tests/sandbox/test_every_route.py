@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -140,7 +141,8 @@ def test_the_same_request_gets_the_same_answer(kis: Caller) -> None:
     assert first.json() == again.json()
     assert first.json() != other.json()
     output = first.json()["output"]
-    assert output["last"].isdigit()  # a price, not text
+    # Overseas prices carry KIS's four decimals ("267.5300"): a positive number, not text.
+    assert Decimal(output["last"]) > 0
 
 
 def test_values_are_plausible_for_their_names(caller_for: Callable[..., Caller]) -> None:

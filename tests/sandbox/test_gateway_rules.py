@@ -31,7 +31,7 @@ from sandbox_helpers import (
     rt,
 )
 
-from stock_manager.sandbox import tables
+from stock_manager.sandbox import app, tables
 
 QUOTE = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"}
 
@@ -213,8 +213,17 @@ def test_first_missing_key_is_named(kis: Caller) -> None:
     assert response.json()["msg1"] == "필수항목이 누락되었습니다. (CANO)"
 
 
-def test_unserved_orders_keep_their_answer(kis: Caller) -> None:
-    # An order without a handler: still OPSQ0404 before any check (a made-up success would lie).
+def test_every_order_api_has_a_handler() -> None:
+    orders = {path for path, entry in tables.CATALOG_ROUTES.items() if entry["order"]}
+    assert len(orders) == 18
+    assert orders <= set(app.HANDLERS)
+
+
+def test_an_order_api_without_a_handler_is_unknown(
+    kis: Caller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A future workbook's new order API: OPSQ0404 before any check (a made-up success would lie).
+    monkeypatch.delitem(app.HANDLERS, "/uapi/domestic-bond/v1/trading/buy")
     response = kis.post("/uapi/domestic-bond/v1/trading/buy", "TTTC0952U", {})
     assert rt(response) == (404, "1", "OPSQ0404")
 

@@ -15,13 +15,16 @@ from sandbox_helpers import Caller, rt
 from test_every_route import missing_fields, required_fields, send
 
 from stock_manager.adapters.broker.kis import ApiSpec, get_catalog
+from stock_manager.sandbox.app import HANDLERS
 from stock_manager.sandbox.documented import ARRAY_ROWS, DEFAULT_ROWS
 
 CATALOG = get_catalog()
-# One API per form, each with an array block to count and no handler of its own.
+# One API per form, each with an array block to count and no handler of its own (a handler's
+# lists hold what the account holds, so they would not show the generic pages).
 TR_CONT_100 = CATALOG.get("해외주식-051")  # CTX_AREA_FK100/NK100, 20 rows (real only)
-TR_CONT_200 = CATALOG.get("v1_해외주식-006")  # CTX_AREA_FK200/NK200, 100 real, none in paper
+TR_CONT_200 = CATALOG.get("해외선물-030")  # CTX_AREA_FK200/NK200, no rows stated (real only)
 KEYB = CATALOG.get("v1_해외주식-010")  # KEYB, 100 rows on both domains
+UNSTATED = CATALOG.get("v1_해외주식-015")  # KEYB, no rows stated, offered in paper
 NEXT_KEYB = CATALOG.get("v1_해외주식-030")  # NEXT + KEYB, 120 rows
 INDEX_KEY = CATALOG.get("해외선물-038")  # QRY_TP + INDEX_KEY, 40 rows
 FORMS = [TR_CONT_100, TR_CONT_200, KEYB, NEXT_KEYB, INDEX_KEY]
@@ -110,10 +113,16 @@ def test_each_form_pages_through_to_the_last_page(
 
 
 def test_rows_per_call_follow_the_domain(caller_for: Callable[..., Caller]) -> None:
-    # KIS states 100 rows for the real domain and nothing for paper: paper gets the default.
-    for environment, per_call in (("real", 100), ("paper", DEFAULT_ROWS)):
-        pages = _walk(caller_for(environment), TR_CONT_200)
-        assert [len(page.json()["output1"]) for page in pages] == [per_call, per_call // 2]
+    # KIS's stated rows for the domain where it states them, the default where it does not.
+    # (No API without a handler states rows for real only and is offered in paper, so the two
+    # cases are shown on two APIs per domain.)
+    for environment in ("real", "paper"):
+        kis = caller_for(environment)
+        for spec, per_call in ((KEYB, 100), (UNSTATED, DEFAULT_ROWS)):
+            assert _rows_per_call(spec, environment) == per_call
+            pages = _walk(kis, spec)
+            assert [len(page.json()["output2"]) for page in pages] == [per_call, per_call // 2]
+    assert _rows_per_call(TR_CONT_100, "real") == 20 != DEFAULT_ROWS
 
 
 def test_pages_are_the_same_for_the_same_request(caller_for: Callable[..., Caller]) -> None:
@@ -174,13 +183,21 @@ def test_sydb0050_never_without_the_fault(caller_for: Callable[..., Caller]) -> 
     assert "page_change" not in kis.sandbox.stats()["faults"]
 
 
+def test_the_samples_have_no_handler() -> None:
+    # A sample that gained a handler would page the account's rows, not the generic ones.
+    assert not {spec.path for spec in [*FORMS, UNSTATED]} & set(HANDLERS)
+
+
 def test_cursor_and_blank_forms_stay_one_page(caller_for: Callable[..., Caller]) -> None:
     kis = caller_for("real")
     for form in ("cursor", "blank"):
         spec = next(
             s
             for s in CATALOG
-            if s.paging.form == form and not s.order and any(b.shape == "array" for b in s.response)
+            if s.paging.form == form
+            and not s.order
+            and s.path not in HANDLERS
+            and any(b.shape == "array" for b in s.response)
         )
         response = send(kis, spec, _tr_id(spec, "real"), required_fields(spec))
         assert rt(response) == (200, "0", "MCA00000"), response.text

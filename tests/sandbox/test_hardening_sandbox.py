@@ -182,7 +182,8 @@ def test_huge_order_numbers_are_business_errors(
 def test_overseas_price_must_be_a_plain_decimal(
     caller_for: Callable[..., Caller], price: str
 ) -> None:
-    kis = caller_for("real")
+    # 00:30 KST on 2026-12-01 is 10:30 EST: the US regular session, where a good price is taken.
+    kis = caller_for("real", market_time="2026-12-01T00:30:00+09:00")
     body = {
         "CANO": kis.cano,
         "ACNT_PRDT_CD": kis.product,
@@ -196,6 +197,7 @@ def test_overseas_price_must_be_a_plain_decimal(
     answer = kis.post(OVERSEAS_ORDER, kis.tr["us_buy"], body)
     assert rt(answer) == (200, "1", "OPSQ2002")
     assert "OVRS_ORD_UNPR" in answer.json()["msg1"]
+    assert kis.sandbox.stats()["orders"] == []  # nothing recorded
     assert rt(kis.post(OVERSEAS_ORDER, kis.tr["us_buy"], {**body, "OVRS_ORD_UNPR": "190.50"}))[
         1
     ] == ("0")

@@ -11,8 +11,8 @@ from sandbox_helpers import BALANCE, PRICE, Caller, rt
 
 from stock_manager.cli.sandbox_cmd import parse_market_time_option
 from stock_manager.sandbox import KISSandbox, ManualClock, SandboxConfigError, tables
-from stock_manager.sandbox.quotes import PRICE_FIELDS
 from stock_manager.sandbox.market import Market
+from stock_manager.sandbox.quotes import PRICE_FIELDS
 from stock_manager.sandbox.sessions import KST, MarketClock
 from stock_manager.sandbox.universe import Instrument, lookup
 
