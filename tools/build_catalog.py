@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORRECTIONS = ROOT / "tools" / "catalog_corrections.toml"
 DATA_DIR = ROOT / "stock_manager" / "adapters" / "broker" / "kis" / "catalog" / "data"
 SANDBOX_ROUTES = ROOT / "stock_manager" / "sandbox" / "kis_routes.json"
+SANDBOX_REALTIME = ROOT / "stock_manager" / "sandbox" / "kis_realtime.json"
 WORKBOOK_GLOB = "kis-openapi-workbook-*.xlsx"
 PAPER_UNSUPPORTED = "모의투자 미지원"
 TR_ID = re.compile(r"[A-Z0-9]{6,15}")
@@ -589,7 +590,14 @@ class Builder:
                 param["required"] = False
 
     def _block(self, api: dict[str, Any], fix: Mapping[str, Any], _: Any) -> None:
-        blocks = [b for b in api["response"] if b["name"] == fix["expect"]]
+        # ``first_field`` picks the block by its first field: two blocks whose names the layout
+        # swapped are renamed one at a time, and for a moment both carry the same name.
+        first = fix.get("first_field")
+        blocks = [
+            b
+            for b in api["response"]
+            if b["name"] == fix["expect"] and (first is None or b["fields"][0][0] == first)
+        ]
         if len(blocks) != 1:
             raise CorrectionError(f"{fix['api']!r} has no block {fix['expect']!r} any more")
         blocks[0]["name"], blocks[0]["shape"] = fix["name"], fix["shape"]
@@ -736,8 +744,11 @@ def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def render(apis: list[dict[str, Any]], source: str) -> dict[Path, str]:
-    """Every generated file and its text."""
+def render(
+    apis: list[dict[str, Any]], source: str, corrections: Mapping[str, Any] | None = None
+) -> dict[Path, str]:
+    """Every generated file and its text (``corrections`` gives the realtime table the
+    documented widths that a ``[[realtime_fields]]`` correction widened)."""
     files: dict[Path, str] = {}
     categories: dict[str, list[dict[str, Any]]] = {}
     for api in apis:
@@ -755,7 +766,36 @@ def render(apis: list[dict[str, Any]], source: str) -> dict[Path, str]:
         files[DATA_DIR / f"{name}.json"] = f'{head},"apis":[\n{lines}\n]}}\n'
     files[DATA_DIR / "index.json"] = _dump(index)
     files[SANDBOX_ROUTES] = _dump(sandbox_routes(apis, source))
+    files[SANDBOX_REALTIME] = _dump(sandbox_realtime(apis, source, corrections or {}))
     return files
+
+
+def sandbox_realtime(
+    apis: list[dict[str, Any]], source: str, corrections: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The sandbox's own realtime table: one entry per real TR_ID of a websocket API.
+
+    Each entry: the API ID and name, the ordered field names of the live record (the catalog's,
+    widened where a correction says KIS sends more than it documents), the documented width
+    (``documented``, the workbook's, when it differs), the paper TR_ID (None when the paper
+    server does not carry it), and whether the TR is an encrypted notice (통보).
+    """
+    widened = {fix["api"]: fix["expect_width"] for fix in corrections.get("realtime_fields", [])}
+    trs: dict[str, Any] = {}
+    for api in apis:
+        if api["transport"] != "websocket" or api["tr_id"] is None:
+            continue
+        fields = [f[0] for f in api["response"][0]["fields"]] if api["response"] else []
+        documented = widened.get(api["api_id"], len(fields))
+        trs[api["tr_id"]["real"]] = {
+            "api_id": api["api_id"],
+            "name": api["name"],
+            "paper": api["tr_id"]["paper"],
+            "notice": "통보" in api["name"],
+            "documented": documented,
+            "fields": fields,
+        }
+    return {"source": source, "trs": dict(sorted(trs.items()))}
 
 
 def sandbox_routes(apis: list[dict[str, Any]], source: str) -> dict[str, Any]:
@@ -898,7 +938,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     try:
         builder = Builder(workbook, corrections)
         apis = builder.build()
-        files = render(apis, builder.source)
+        files = render(apis, builder.source, corrections)
     except CorrectionError as exc:
         print(f"build_catalog: {exc}", file=sys.stderr)
         return 1

@@ -6,6 +6,9 @@
 ``GET market-time`` answers ``{"market_time": ISO, "mode": "running"|"wall", "describe": ...}``;
 ``POST market-time`` with ``{"market_time": "2026-12-01T09:00:00+09:00" | "HH:MM" | "wall"}``
 moves the market clock and answers the same (400 ``{"error": ...}`` for a bad value).
+``GET streams`` answers ``{"websocket_url": ..., "websocket_sessions": N}``; ``POST streams``
+with ``{"drop": true}`` drops every websocket session (answers ``{"dropped": N}``), or with any
+of ``silence``, ``invalid_utf8``, ``hold_in_use`` sets those websocket faults.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ FAULT_ARGUMENTS = {
     "page_change_rate",
     "seed",
 }
+
+STREAM_FAULTS = {"silence", "invalid_utf8", "hold_in_use"}
 
 
 def admin_refusal(request: Request) -> str | None:
@@ -115,6 +120,31 @@ class AdminEndpoints:
         except (FaultConfigError, TypeError) as exc:
             return JSONResponse({"error": str(exc)}, 400)
         return JSONResponse({"ok": True, "rules": self.control.faults.rules()})
+
+    async def streams(self, request: Request) -> JSONResponse:
+        """GET /_sandbox/streams; POST it to drop sessions or set websocket faults."""
+        control = self.control
+        try:
+            if request.method == "POST":
+                body = parse_json_object(await request.body())
+                if body is None:
+                    return JSONResponse({"error": "the body must be a JSON object"}, 400)
+                if body.get("drop") is True and len(body) == 1:
+                    return JSONResponse({"dropped": control.drop_websockets()})
+                unknown = set(body) - STREAM_FAULTS
+                if unknown or not body:
+                    return JSONResponse(
+                        {"error": f"expected drop or {', '.join(sorted(STREAM_FAULTS))}"}, 400
+                    )
+                control.set_stream_faults(**body)
+            return JSONResponse(
+                {
+                    "websocket_url": control.websocket_url(),
+                    "websocket_sessions": control.state.stats()["websocket_sessions"],
+                }
+            )
+        except (SandboxConfigError, TypeError) as exc:
+            return JSONResponse({"error": str(exc)}, 400)
 
     def _market_time_answer(self) -> JSONResponse:
         clock = self.control.state.market_clock

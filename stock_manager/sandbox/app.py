@@ -10,7 +10,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from stock_manager.sandbox import documented, quotes, shapes, stock_inquiries, stock_orders, tables
+from stock_manager.sandbox import (
+    bond_trading,
+    documented,
+    futures_inquiries,
+    futures_orders,
+    overseas_inquiries,
+    overseas_orders,
+    quotes,
+    shapes,
+    stock_inquiries,
+    stock_orders,
+    tables,
+)
 from stock_manager.sandbox.access_log import RequestLog, Sink
 from stock_manager.sandbox.admin import AdminEndpoints, admin_only
 from stock_manager.sandbox.codes import BusinessError, rt_envelope
@@ -31,6 +43,11 @@ HANDLERS: dict[str, Handler] = {
     **quotes.HANDLERS,
     **stock_orders.HANDLERS,
     **stock_inquiries.HANDLERS,
+    **futures_orders.HANDLERS,
+    **futures_inquiries.HANDLERS,
+    **bond_trading.HANDLERS,
+    **overseas_orders.HANDLERS,
+    **overseas_inquiries.HANDLERS,
 }
 
 
@@ -130,6 +147,7 @@ def build_app(
         Route("/_sandbox/apps", admin_only(admin.apps), methods=["POST"]),
         Route("/_sandbox/faults", admin_only(admin.faults), methods=["POST"]),
         Route("/_sandbox/market-time", admin_only(admin.market_time), methods=["GET", "POST"]),
+        Route("/_sandbox/streams", admin_only(admin.streams), methods=["GET", "POST"]),
     ]
     starlette = Starlette(routes=routes, exception_handlers={Exception: starlette_error_handler})
     fast = HashkeyFastPath(oauth.hashkey_asgi, starlette)

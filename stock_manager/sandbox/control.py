@@ -7,6 +7,7 @@ from typing import Any
 
 from stock_manager.sandbox.faults import ANY_PATH, FaultPlan, FaultRule
 from stock_manager.sandbox.state import SandboxConfigError, SandboxState
+from stock_manager.sandbox.streams import StreamServer
 
 
 class SandboxControl:
@@ -15,6 +16,8 @@ class SandboxControl:
     def __init__(self, state: SandboxState, faults: FaultPlan) -> None:
         self.state = state
         self.faults = faults
+        #: The realtime websocket server, once the sandbox runs.
+        self.streams: StreamServer | None = None
 
     def register_app(self) -> tuple[str, str, str]:
         """Register another app; returns ``(app_key, app_secret, account_no)``."""
@@ -75,7 +78,39 @@ class SandboxControl:
         except ValueError as exc:
             raise SandboxConfigError(str(exc)) from None
 
+    # --- realtime --------------------------------------------------------------------------
+
+    def _streams(self) -> StreamServer:
+        if self.streams is None:
+            raise SandboxConfigError("the sandbox's websocket server is not running")
+        return self.streams
+
+    def websocket_url(self) -> str:
+        """``ws://127.0.0.1:PORT`` of the realtime server."""
+        return self._streams().url
+
+    def drop_websockets(self) -> int:
+        """Drop every websocket session's TCP connection without a close frame."""
+        return self._streams().drop_all()
+
+    def set_stream_faults(
+        self,
+        *,
+        silence: bool | None = None,
+        invalid_utf8: bool | None = None,
+        hold_in_use: float | None = None,
+    ) -> None:
+        """Websocket faults (see :class:`~stock_manager.sandbox.streams.StreamFaults`)."""
+        try:
+            self._streams().set_faults(
+                silence=silence, invalid_utf8=invalid_utf8, hold_in_use=hold_in_use
+            )
+        except ValueError as exc:
+            raise SandboxConfigError(str(exc)) from None
+
     def reset(self) -> None:
         """Forget tokens, orders, counters, faults and holdings; apps stay."""
         self.faults.clear()
         self.state.reset()
+        if self.streams is not None:
+            self.streams.reset()

@@ -18,6 +18,17 @@ def fingerprint(app_key: str) -> str:
     return hashlib.sha256(app_key.encode("utf-8")).hexdigest()[:16]
 
 
+def hts_id_for(app_key: str) -> str:
+    """The HTS ID of an app: 8 lower-case letters and digits, derived from its key.
+
+    Derived rather than drawn, so the seeded sequence of keys, secrets and accounts stays what
+    it was, and a parent process knows a child sandbox's HTS ID from the demo app key alone.
+    """
+    digest = hashlib.sha256(b"hts|" + app_key.encode("utf-8")).digest()
+    alphabet = string.ascii_lowercase + string.digits
+    return "sb" + "".join(alphabet[b % len(alphabet)] for b in digest[:6])
+
+
 class CredentialFactory:
     """Mints app keys, secrets and account numbers; repeatable when seeded."""
 

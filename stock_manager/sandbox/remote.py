@@ -59,6 +59,36 @@ class RemoteControl:
         """Reset the child's state."""
         self._post("reset")
 
+    def _streams(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        if payload is None:
+            response = self._client.get("/_sandbox/streams")
+        else:
+            response = self._client.post("/_sandbox/streams", json=payload)
+        if response.status_code == 400:
+            raise SandboxConfigError(str(response.json().get("error", "bad stream fault")))
+        response.raise_for_status()
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    def websocket_url(self) -> str:
+        """The child's realtime websocket URL."""
+        return str(self._streams()["websocket_url"])
+
+    def drop_websockets(self) -> int:
+        """Drop every websocket session of the child."""
+        return int(self._streams({"drop": True})["dropped"])
+
+    def set_stream_faults(
+        self,
+        *,
+        silence: bool | None = None,
+        invalid_utf8: bool | None = None,
+        hold_in_use: float | None = None,
+    ) -> None:
+        """Set websocket faults in the child."""
+        given = {"silence": silence, "invalid_utf8": invalid_utf8, "hold_in_use": hold_in_use}
+        self._streams({name: value for name, value in given.items() if value is not None})
+
     def _market_time(self) -> dict[str, Any]:
         response = self._client.get("/_sandbox/market-time")
         response.raise_for_status()

@@ -21,6 +21,7 @@ import uvicorn
 from stock_manager.sandbox.app import build_app
 from stock_manager.sandbox.clock import SandboxClock
 from stock_manager.sandbox.control import SandboxControl
+from stock_manager.sandbox.credentials import hts_id_for
 from stock_manager.sandbox.faults import ANY_PATH, FaultPlan
 from stock_manager.sandbox.limits import ServerLimits
 from stock_manager.sandbox.loopback import is_loopback_host
@@ -28,6 +29,7 @@ from stock_manager.sandbox.market import Market
 from stock_manager.sandbox.protocol import head_timeout_protocol
 from stock_manager.sandbox.remote import RemoteControl
 from stock_manager.sandbox.state import SandboxConfigError, SandboxState
+from stock_manager.sandbox.streams import StreamServer
 from stock_manager.sandbox.tables import Environment
 from stock_manager.sandbox.wire import install_quiet_drops
 
@@ -84,6 +86,12 @@ class KISSandbox:
 
     ``request_log`` is called with one line per request (method, path, tr_id, status, rt_cd,
     milliseconds; no credentials), as ``sandbox serve`` prints them. Thread mode only.
+
+    The realtime websocket (:mod:`stock_manager.sandbox.streams`) listens on its own loopback
+    port, :attr:`websocket_url`; the demo app's fill notices take :attr:`hts_id`.
+    ``pingpong_interval`` (default 10 s) spaces KIS's PINGPONG, ``stream_interval`` (default
+    0.5 s) the market-data ticks, both in real seconds; ``orderbook_fields`` is 62 (H0STASP0 as
+    KIS sends it live) or 59 (as KIS documents it).
     """
 
     def __init__(
@@ -104,6 +112,9 @@ class KISSandbox:
         block_deprecated: bool = False,
         market_time: datetime | str | None = None,
         request_log: Callable[[str], None] | None = None,
+        pingpong_interval: float = 10.0,
+        stream_interval: float = 0.5,
+        orderbook_fields: int = 62,
     ) -> None:
         if process and request_log is not None:
             raise SandboxConfigError(
@@ -140,6 +151,16 @@ class KISSandbox:
             market_time=market_time,
         )
         self._control: SandboxControl | RemoteControl = SandboxControl(self._state, FaultPlan(seed))
+        self._stream_options: dict[str, Any] = {
+            "pingpong_interval": pingpong_interval,
+            "stream_interval": stream_interval,
+            "orderbook_fields": orderbook_fields,
+        }
+        try:  # validated now, so a bad option fails here rather than at start()
+            StreamServer(self._state, **self._stream_options)
+        except ValueError as exc:
+            raise SandboxConfigError(str(exc)) from None
+        self._streams: StreamServer | None = None
         # One spelling per address, so base_url is exactly what was bound.
         self._host = "127.0.0.1" if host.lower() == "localhost" else str(ip_address(host))
         self._port = port
@@ -167,6 +188,7 @@ class KISSandbox:
                 "host": self._host,
                 "port": port,
                 "limits": asdict(self._limits),
+                **self._stream_options,
             }
         else:
             demo = self._state.register_app()
@@ -176,6 +198,13 @@ class KISSandbox:
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
         self.base_url: str = ""
+        #: ``ws://127.0.0.1:PORT``: the realtime websocket, once started.
+        self.websocket_url: str = ""
+
+    @property
+    def hts_id(self) -> str:
+        """The demo app's HTS ID: the key of its fill-notice registrations."""
+        return hts_id_for(self.app_key) if self.app_key else ""
 
     def __repr__(self) -> str:
         return f"KISSandbox(environment={self.environment!r}, base_url={self.base_url!r})"
@@ -234,6 +263,15 @@ class KISSandbox:
                 self.stop()
                 raise SandboxError("the sandbox server did not start")
             time.sleep(0.005)
+        streams = StreamServer(
+            self._state, host=self._host, seed=self._state.market.seed, **self._stream_options
+        )
+        try:
+            self.websocket_url = streams.start()
+        except (OSError, RuntimeError) as exc:
+            self.stop()
+            raise SandboxError(f"the sandbox websocket server did not start: {exc}") from None
+        self._streams = self._control.streams = streams
         logger.info("KIS sandbox (%s) listening on %s", self.environment, self.base_url)
         return self
 
@@ -263,6 +301,7 @@ class KISSandbox:
         self.app_key, self.app_secret = handshake["app_key"], handshake["app_secret"]
         self.account_no = handshake["account_no"]
         self._control = RemoteControl(self.base_url)
+        self.websocket_url = self._control.websocket_url()
         logger.info("KIS sandbox (%s) child process on %s", self.environment, self.base_url)
         return self
 
@@ -292,6 +331,11 @@ class KISSandbox:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
+        if self._streams is not None:
+            self._streams.stop()
+            self._streams = None
+            if isinstance(self._control, SandboxControl):
+                self._control.streams = None
         server.should_exit = True
         thread.join(SHUTDOWN_TIMEOUT)
         if thread.is_alive():
@@ -365,6 +409,28 @@ class KISSandbox:
     def reset(self) -> None:
         """Forget tokens, orders, counters, faults and holdings (apps stay)."""
         self._control.reset()
+
+    # --- realtime -------------------------------------------------------------------------
+
+    def drop_websockets(self) -> int:
+        """Drop every websocket session's TCP connection without a close frame (as KIS's server
+        often does); returns how many were dropped."""
+        return self._control.drop_websockets()
+
+    def set_stream_faults(
+        self,
+        *,
+        silence: bool | None = None,
+        invalid_utf8: bool | None = None,
+        hold_in_use: float | None = None,
+    ) -> None:
+        """Websocket faults; unnamed ones stay. ``silence``: no PINGPONG, data or notices;
+        ``invalid_utf8``: one text frame with a byte that is not UTF-8 to every session;
+        ``hold_in_use``: an app key's slot answers OPSP8996 for that many seconds (sandbox
+        clock) after an abnormal close. A bad value raises :class:`SandboxConfigError`."""
+        self._control.set_stream_faults(
+            silence=silence, invalid_utf8=invalid_utf8, hold_in_use=hold_in_use
+        )
 
     # --- market -----------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from stock_manager.sandbox.accounts import Account
 from stock_manager.sandbox.clock import SandboxClock, SystemClock
-from stock_manager.sandbox.credentials import CredentialFactory, fingerprint
+from stock_manager.sandbox.credentials import CredentialFactory, fingerprint, hts_id_for
 from stock_manager.sandbox.faults import FAULT_KINDS
 from stock_manager.sandbox.market import Market
 from stock_manager.sandbox.orders import Exchange
@@ -43,6 +43,8 @@ class App:
     window: SlidingWindow
     fingerprint: str
     last_issued: float | None = None  # the clock's monotonic time of the last tokenP 200
+    #: The user's HTS ID: the key of this app's fill-notice registrations on the websocket.
+    hts_id: str = ""
 
     def secret_matches(self, secret: str) -> bool:
         """Constant-time comparison with the app secret."""
@@ -73,6 +75,7 @@ class Counters:
     requests: dict[str, int] = field(default_factory=dict)
     orders: list[dict[str, Any]] = field(default_factory=list)
     faults: dict[str, int] = field(default_factory=dict)
+    records_sent: dict[str, int] = field(default_factory=dict)  # realtime records per TR
 
 
 def _is_finite_number(value: object) -> bool:
@@ -155,6 +158,11 @@ class SandboxState:
         self.signing_key = self._factory.signing_key()
         self.tokens = TokenBook(self.signing_key, float(token_ttl), float(reissue_window))
         self.apps: dict[str, App] = {}
+        #: Approval key -> app key: a websocket session learns its app from its first request.
+        #: Kept across reset(), like the apps (a live session keeps working).
+        self.approvals: dict[str, str] = {}
+        #: Websocket sessions open now (the stream server keeps it current).
+        self.websocket_sessions = 0
         self.counters = Counters()
         self._odno = 0
         #: Every account's orders, reservations and books (see :mod:`.orders`).
@@ -176,6 +184,7 @@ class SandboxState:
                 Account(cano),
                 SlidingWindow(self.rate_limit),
                 fingerprint(key),
+                hts_id=hts_id_for(key),
             )
             self.apps[key] = app
             return app
@@ -217,9 +226,30 @@ class SandboxState:
     def issue_approval_key(self, app_key: str | None, secret_key: str | None) -> str:
         """Approval: a websocket approval key, or :class:`OAuthRejected`."""
         with self.lock:
-            self.authenticate(app_key, secret_key)
+            app = self.authenticate(app_key, secret_key)
             self.counters.approval_keys_issued += 1
-            return str(uuid.uuid4())
+            key = str(uuid.uuid4())
+            self.approvals[key] = app.app_key
+            return key
+
+    def app_for_approval(self, approval_key: str) -> App | None:
+        """The app an approval key was issued to, or None for a key this sandbox never issued."""
+        with self.lock:
+            app_key = self.approvals.get(approval_key)
+            return None if app_key is None else self.apps.get(app_key)
+
+    # --- realtime ---------------------------------------------------------------------------
+
+    def count_records(self, tr_id: str, count: int) -> None:
+        """Count ``count`` realtime records sent on ``tr_id``."""
+        with self.lock:
+            sent = self.counters.records_sent
+            sent[tr_id] = sent.get(tr_id, 0) + count
+
+    def set_websocket_sessions(self, count: int) -> None:
+        """Record how many websocket sessions are open."""
+        with self.lock:
+            self.websocket_sessions = count
 
     # --- counters ---------------------------------------------------------------------------
 
@@ -290,6 +320,8 @@ class SandboxState:
                 "requests": dict(counters.requests),
                 "orders": copy.deepcopy(counters.orders),
                 "faults": faults,
+                "records_sent": dict(counters.records_sent),
+                "websocket_sessions": self.websocket_sessions,
             }
 
     def expire_tokens(self) -> None:

@@ -202,7 +202,9 @@ def test_one_code_table_drives_hints_classes_and_refusals() -> None:
 
 
 def test_the_public_face_is_curated_and_extension_points_live_in_subpackages() -> None:
-    assert len(kis.__all__) <= 40
+    # The clients, their config, response values, catalog look-ups and every exception (so an
+    # ``except`` clause imports from one place); extension points stay in subpackages.
+    assert len(kis.__all__) <= 50
     assert "FileTokenStore" not in kis.__all__ and "RedisRateLimiter" not in kis.__all__
     assert tokens.FileTokenStore.__name__ == "FileTokenStore"
     assert tokens.make_token_store.__module__ == tokens.__name__

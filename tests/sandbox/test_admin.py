@@ -23,6 +23,8 @@ STATS_KEYS = {
     "requests",
     "orders",
     "faults",
+    "records_sent",
+    "websocket_sessions",
 }
 
 

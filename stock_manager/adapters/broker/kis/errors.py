@@ -16,15 +16,25 @@
     ├── KISAmbiguousOutcomeError            an order may or may not have been executed: never
     │                                       retry it blindly (not a KISTransportError for that)
     ├── KISProtocolError                    a reply KIS would not send (HTML, truncated, ...)
-    └── KISAPIError                         KIS answered with an error code
-        ├── KISCredentialsError             EGW00103/EGW00105/EGW02004: wrong key, secret or domain
-        ├── KISInvalidTokenError            EGW00121/EGW00122: token unknown or revoked
-        │   └── KISTokenExpiredError        EGW00123: token expired
-        ├── KISTokenIssueThrottledError     EGW00133: one token issuance per minute
-        ├── KISRateLimitError               EGW00201/EGW00215: per-second limit exceeded
-        ├── KISInvalidHashkeyError          EGW00131: hashkey does not match the body
-        ├── KISServerError                  EGW00001/EGW00002 or a 5xx without a code
-        └── KISBusinessError                HTTP 200 with rt_cd != "0" (e.g. not enough cash)
+    ├── KISAPIError                         KIS answered with an error code
+    │   ├── KISCredentialsError             EGW00103/EGW00105/EGW02004: wrong key, secret or domain
+    │   ├── KISInvalidTokenError            EGW00121/EGW00122: token unknown or revoked
+    │   │   └── KISTokenExpiredError        EGW00123: token expired
+    │   ├── KISTokenIssueThrottledError     EGW00133: one token issuance per minute
+    │   ├── KISRateLimitError               EGW00201/EGW00215: per-second limit exceeded
+    │   ├── KISInvalidHashkeyError          EGW00131: hashkey does not match the body
+    │   ├── KISServerError                  EGW00001/EGW00002 or a 5xx without a code
+    │   └── KISBusinessError                HTTP 200 with rt_cd != "0" (e.g. not enough cash)
+    └── KISRealtimeError                    the realtime websocket
+        ├── KISSubscriptionLimitError       41 (tr_id, tr_key) pairs per session (or OPSP0008)
+        ├── KISRealtimePaperUnsupportedError a real-only TR on paper (also a
+        │                                   KISPaperTradingUnsupportedError)
+        ├── KISRecordValueError             a record field is not the number asked for
+        ├── KISRealtimeRefusedError         KIS refused a subscribe/unsubscribe (OPSP codes)
+        │   ├── KISApprovalKeyError         OPSP0011: approval key unknown or expired
+        │   └── KISAppKeyInUseError         OPSP8996: another session holds the app key
+        └── KISRealtimeProtocolError        a frame KIS would not send (also a KISProtocolError)
+            └── KISNoticeDecryptError       an encrypted notice with no key, or undecryptable
 
 Messages carry KIS's code and text, the HTTP status, tr_id and gt_uid, and a short hint; they
 never carry an app secret, token, approval key or hashkey.
@@ -41,6 +51,8 @@ __all__ = [
     "KIS_CODES",
     "KISAPIError",
     "KISAmbiguousOutcomeError",
+    "KISAppKeyInUseError",
+    "KISApprovalKeyError",
     "KISBusinessError",
     "KISCode",
     "KISConfigError",
@@ -50,11 +62,18 @@ __all__ = [
     "KISForeignURLError",
     "KISInvalidHashkeyError",
     "KISInvalidTokenError",
+    "KISNoticeDecryptError",
     "KISPaperTradingUnsupportedError",
     "KISProtocolError",
     "KISRateLimitError",
+    "KISRealtimeError",
+    "KISRealtimePaperUnsupportedError",
+    "KISRealtimeProtocolError",
+    "KISRealtimeRefusedError",
+    "KISRecordValueError",
     "KISRedisUnavailableError",
     "KISServerError",
+    "KISSubscriptionLimitError",
     "KISTokenExpiredError",
     "KISTokenIssueThrottledError",
     "KISTokenStoreError",
@@ -326,3 +345,71 @@ def error_for(
         else:
             cls = KISAPIError
     return cls(code, message, status_code=status_code, tr_id=tr_id, gt_uid=gt_uid, body=body)
+
+
+# --- The realtime websocket ---------------------------------------------------------------------
+# Raised by the realtime core when a call cannot work (nothing is sent), or carried inside its
+# error events when KIS answers a frame with a refusal or sends one it should not: a bad frame
+# never breaks a receive loop. No message carries the approval key or a notice's AES key/IV.
+
+
+class KISRealtimeError(KISError):
+    """Base class of the realtime websocket's errors."""
+
+
+class KISSubscriptionLimitError(KISRealtimeError):
+    """Registering one more (tr_id, tr_key) pair would pass the session's cap."""
+
+    # ``code`` is None when the client refused before sending, "OPSP0008" when KIS did.
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: int | None,
+        tr_id: str,
+        tr_key: str,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.tr_id = tr_id
+        self.tr_key = tr_key
+        self.code = code
+
+
+class KISRealtimePaperUnsupportedError(KISRealtimeError, KISPaperTradingUnsupportedError):
+    """The realtime TR exists only on the real server (KIS's paper server offers five)."""
+
+
+class KISRecordValueError(KISRealtimeError, ValueError):
+    """A record's field is missing, empty or not a number where a number was asked for."""
+
+
+class KISRealtimeRefusedError(KISRealtimeError):
+    """KIS answered a subscribe or unsubscribe frame with an error code (OPSP....)."""
+
+    def __init__(
+        self, code: str, message: str, *, tr_id: str | None = None, tr_key: str | None = None
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.tr_id = tr_id
+        self.tr_key = tr_key
+        where = " ".join(part for part in (tr_id, tr_key) if part)
+        super().__init__(f"{code} {message}" + (f" ({where})" if where else ""))
+
+
+class KISApprovalKeyError(KISRealtimeRefusedError):
+    """OPSP0011: KIS does not know the approval key (expired, or from the other domain)."""
+
+
+class KISAppKeyInUseError(KISRealtimeRefusedError):
+    """OPSP8996: another websocket session holds this app key; KIS drops this connection."""
+
+
+class KISRealtimeProtocolError(KISRealtimeError, KISProtocolError):
+    """A websocket frame KIS would not send (bad JSON, count or width); the stream goes on."""
+
+
+class KISNoticeDecryptError(KISRealtimeProtocolError):
+    """An encrypted notice arrived before its TR's key, or did not decrypt with it."""
