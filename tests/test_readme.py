@@ -2,7 +2,7 @@
 
 Each ```python block runs in a fresh interpreter whose KIS_* variables point at a fresh sandbox
 (the way a reader runs them after `stock-manager sandbox serve`), in an empty directory (no
-.env), with a temporary token cache.
+.env), with a temporary token cache and a temporary user cache directory (symbol master files).
 """
 
 from __future__ import annotations
@@ -62,6 +62,8 @@ def test_python_block_runs_against_the_sandbox(code: str, tmp_path: Path) -> Non
             # The sandbox has no limit here; the client's paper default (2/s) would only slow
             # the examples down.
             KIS_RATE_LIMIT_PER_SECOND="100",
+            # platformdirs' user cache on Linux: the symbol masters land here, not in ~/.cache.
+            XDG_CACHE_HOME=str(tmp_path / "cache"),
         )
         work = tmp_path / "cwd"
         work.mkdir()

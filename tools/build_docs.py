@@ -6,6 +6,7 @@
 The pages are rendered by :mod:`stock_manager.cli.kis_catalog` (the same text ``stock-manager kis
 apis show ID`` prints), so after the catalog changes (a new KIS workbook build) running this and
 reviewing the diff is the whole update. Pages of APIs no longer in the catalog are removed.
+The pages of futures/options account APIs say which account they take (:func:`account_note`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,41 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "apis"
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from stock_manager.adapters.broker.kis import get_catalog  # noqa: E402
-from stock_manager.cli.api_pages import pages  # noqa: E402
+from stock_manager.adapters.broker.kis import ApiSpec, Catalog, get_catalog  # noqa: E402
+from stock_manager.cli.api_pages import page_path, pages  # noqa: E402
+
+# At KIS an app key belongs to one account number (CANO-product): the futures/options APIs
+# take the same CANO with their family's product code, and refuse the stock account's.
+FUTURES_PRODUCTS = {"/uapi/domestic-futureoption/": "03", "/uapi/overseas-futureoption/": "08"}
+SOURCE_FACT = "- **source**: "
+
+
+def account_note(spec: ApiSpec) -> str | None:
+    """The facts line naming the account ``spec`` takes, or None for the stock account's."""
+    if not any(param.name == "CANO" for param in spec.params):
+        return None
+    product = next((p for part, p in FUTURES_PRODUCTS.items() if part in spec.path), None)
+    if product is None:
+        return None
+    return (
+        f"- **account**: the futures/options account, product code `{product}` "
+        f"(`KIS_ACCOUNT_NO=<CANO>-{product}`); the stock account (`-01`) is refused"
+    )
+
+
+def documented(catalog: Catalog) -> dict[str, str]:
+    """Every file under ``docs/apis/``: :func:`pages` with the account line where it applies."""
+    files = pages(catalog)
+    for spec in catalog:
+        note = account_note(spec)
+        if note is None:
+            continue
+        path = page_path(spec)
+        head, found, tail = files[path].partition(f"\n{SOURCE_FACT}")
+        if not found:
+            raise ValueError(f"{path}: no source fact to put the account line before")
+        files[path] = f"{head}\n{note}\n{SOURCE_FACT}{tail}"
+    return files
 
 
 def differences(expected: dict[str, str], folder: Path) -> list[str]:
@@ -66,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DOCS, help="folder to write (docs/apis)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    expected = pages(get_catalog())
+    expected = documented(get_catalog())
     if args.check:
         problems = differences(expected, args.out)
         for problem in problems[:20]:

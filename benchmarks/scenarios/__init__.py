@@ -20,6 +20,11 @@ from benchmarks.scenarios.redis_shared import redis_scenario
 from benchmarks.scenarios.saturation import saturation_scenario
 from benchmarks.scenarios.throughput import throughput_scenario
 from benchmarks.scenarios.tokens import tokens_scenario
+from benchmarks.scenarios.transport import (
+    async_burst_scenario,
+    async_per_call_scenario,
+    sync_per_call_scenario,
+)
 
 __all__ = ["SCENARIOS", "BenchContext", "Scenario"]
 
@@ -30,6 +35,9 @@ SCENARIOS: dict[str, Scenario] = {
     "hashkey_tls": hashkey_tls_scenario,
     "inquire_price": inquire_price_scenario,
     "async_hashkey": async_hashkey_scenario,
+    "sync_per_call": sync_per_call_scenario,
+    "async_per_call": async_per_call_scenario,
+    "async_burst": async_burst_scenario,
     "rate_limit": saturation_scenario,
     "tokens": tokens_scenario,
     "redis": redis_scenario,

@@ -9,6 +9,7 @@
     stock-manager kis request METHOD PATH ...        any KIS REST API
     stock-manager kis tr-id API_ID / kis apis        the API catalog
     stock-manager sandbox serve                      the local KIS sandbox
+    stock-manager config init [--path] [--force]     write a 0600 .env interactively
 
 Exit codes: 0 success, 1 KIS/network error, 2 usage or configuration error.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import typer
 
+from stock_manager.cli.config_cmd import config_app
 from stock_manager.cli.demo_cmd import demo
 from stock_manager.cli.kis_cmd import kis_app
 from stock_manager.cli.options import common_options
@@ -46,6 +48,7 @@ def root() -> None:
 
 app.add_typer(kis_app, name="kis")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(config_app, name="config")
 app.command("demo")(demo)
 
 

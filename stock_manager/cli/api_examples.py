@@ -53,9 +53,9 @@ def _example_value(param: Param, spec: ApiSpec) -> str:
         return "20260102"
     if "HOUR" in name or name.endswith("_TM"):
         return "090000"
-    if name.endswith("QTY"):
+    if name.rstrip("0123456789").endswith("QTY"):  # ORD_QTY, and the bonds' ORD_QTY2
         return "1"
-    if "UNPR" in name or name.endswith("PRIC"):
+    if "UNPR" in name or name.endswith(("PRIC", "PRICE")):  # ORD_UNPR, UNIT_PRICE...
         # A limit order needs a positive price (and a market one takes any).
         return "150.00" if overseas else "70000"
     return ""

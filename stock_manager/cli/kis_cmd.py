@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import kis_calls, kis_catalog
+from . import kis_calls, kis_catalog, kis_watch
 from .kis_token import token_app
 from .options import common_options
 
@@ -30,3 +30,4 @@ def kis() -> None:
 kis_app.add_typer(token_app, name="token")
 kis_calls.register(kis_app)
 kis_catalog.register(kis_app)
+kis_watch.register(kis_app)

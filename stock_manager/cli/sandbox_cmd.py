@@ -121,7 +121,8 @@ def serve(
         console.print(
             f"export KIS_BASE_URL={sandbox.base_url} KIS_APP_KEY={sandbox.app_key} "
             f"KIS_APP_SECRET={sandbox.app_secret} KIS_ACCOUNT_NO={sandbox.account_no} "
-            f"KIS_ENVIRONMENT={sandbox.environment}",
+            f"KIS_ENVIRONMENT={sandbox.environment} KIS_WEBSOCKET_URL={sandbox.websocket_url} "
+            f"KIS_HTS_ID={sandbox.hts_id}",
             markup=False,
         )
         console.print("Press Ctrl-C to stop.")

@@ -18,6 +18,7 @@ from stock_manager.sandbox import (
     overseas_inquiries,
     overseas_orders,
     quotes,
+    reference_data,
     shapes,
     stock_inquiries,
     stock_orders,
@@ -48,6 +49,7 @@ HANDLERS: dict[str, Handler] = {
     **bond_trading.HANDLERS,
     **overseas_orders.HANDLERS,
     **overseas_inquiries.HANDLERS,
+    **reference_data.HANDLERS,
 }
 
 
@@ -141,6 +143,7 @@ def build_app(
         Route(tables.APPROVAL, oauth.approval, methods=["POST"]),
         Route(tables.HASHKEY, oauth.hashkey, methods=["POST"]),
         Route("/uapi/{rest:path}", gateway.handle, methods=["GET", "POST"]),
+        Route(reference_data.MASTER_PATH, reference_data.master_endpoint, methods=["GET"]),
         Route("/_sandbox/stats", admin_only(admin.stats), methods=["GET"]),
         Route("/_sandbox/reset", admin_only(admin.reset), methods=["POST"]),
         Route("/_sandbox/expire", admin_only(admin.expire), methods=["POST"]),

@@ -36,10 +36,23 @@ OPSQ2001       500    a key KIS's workbook marks Required is absent (checked by 
 OPSQ2001       200    a field a handler needs is absent or null (after the gateway's check)
 OPSQ2002       200    a field/parameter has a bad format or value
 OPSQ2003       200    CTX_AREA_FK100/NK100 do not decode (paging)
-APBK0952       200    buy needs more cash than the account has
-APBK0400       200    sell needs more shares than the account holds
+OPSQ2002       200    also: a value outside a complete code list of the workbook (the key named)
+SYDB0050       200    rt_cd "7": the data changed between two pages (injected: page_change_rate)
+APBK0952       200    buy (or margin) needs more cash than the account can order with
+APBK0400       200    sell needs more shares than the account can sell (held by open sells too)
 APBK0634       200    ORD_QTY not a positive integer
-APBK1010       200    ORGN_ODNO is not an order of this account
+APBK1010       200    ORGN_ODNO (or a reservation number) is not an order of this account
+APBK0506       200    price off the instrument's tick grid (sandbox choice)
+APBK0507       200    quantity not a multiple of the trading unit (board lot) (sandbox choice)
+APBK0509/10    200    price above the upper / below the lower daily limit (sandbox choice)
+APBK0656       200    no such listed instrument for the API (sandbox choice)
+APBK0918       200    the instrument's market is closed (sandbox choice)
+APBK0919       200    the order division or TR is not taken in the current session (sandbox choice)
+APBK0920       200    an overseas division the sandbox does not model (LOC, TWAP...; sandbox choice)
+APBK0344       200    modify/cancel of an order with nothing left (filled, cancelled, expired)
+APBK0345       200    modify/cancel of more than the remainder (both sandbox choices)
+KIER3672       200    a domestic reservation outside 16:40-08:30, or an overseas one while the
+                      exchange is open (KIS's own code and text)
 =============  =====  ==========================================================================
 """
 

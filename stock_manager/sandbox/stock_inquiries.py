@@ -153,7 +153,9 @@ def inquire_psbl_order(state: SandboxState, call: GatewayCall) -> Reply:
     fields.account_of(call.params, account)
     state.exchange.catch_up(state.market.now())
     instrument = instrument_of(state, call.params)
-    unit_price = fields.non_negative_int(call.params, "ORD_UNPR")
+    # KIS documents a blank ORD_UNPR for a market-order inquiry; "0" means the same here.
+    blank = not call.params.get("ORD_UNPR", "").strip()
+    unit_price = 0 if blank else fields.non_negative_int(call.params, "ORD_UNPR")
     snapshot = state.market.snapshot(instrument)
     # A market order is priced at the upper limit, as KIS does for the amount it holds.
     price = Decimal(unit_price) or (snapshot.upper or snapshot.last)

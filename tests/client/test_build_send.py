@@ -26,10 +26,21 @@ ConfigFor = Callable[..., KISConfig]
 PRICE_PATH = "/uapi/domestic-stock/v1/quotations/inquire-price"
 ORDER_PATH = "/uapi/domestic-stock/v1/trading/order-cash"
 PRICE = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"}
+#: A KRX trading day (Tuesday) at 10:00 KST: the regular session is open, so the sandbox's
+#: exchange takes the orders below and fills them at once, whatever day the suite runs.
+MARKET_TIME = "2026-03-10T10:00:00+09:00"
+
+
+@pytest.fixture
+def paper_sandbox(sandbox_factory: Callable[..., KISSandbox]) -> KISSandbox:
+    """The shared fixture's paper sandbox, its market pinned at :data:`MARKET_TIME`."""
+    return sandbox_factory("paper", market_time=MARKET_TIME)
 
 
 def _buy(client: KISRestClient | AsyncKISRestClient, config: KISConfig) -> PreparedRequest:
-    body = cash_order_body(config, "005930", 2, 70000)
+    # At market: the sandbox refuses a limit outside the day's band and rests one below the
+    # price, so a fixed limit price would test the market instead of build/sign/send.
+    body = cash_order_body(config, "005930", 2)
     return client.build_request("POST", api_id="order-cash", variant="buy", params=body)
 
 
@@ -133,7 +144,7 @@ def test_async_build_sign_send_a_query_and_an_order_once(
 def test_an_edited_order_that_claims_to_be_a_query_is_still_sent_once(
     sandbox_factory: Callable[..., KISSandbox], config_for: ConfigFor
 ) -> None:
-    sb = sandbox_factory("paper")
+    sb = sandbox_factory("paper", market_time=MARKET_TIME)
     config = config_for(sb, max_retries=3)
     with KISRestClient(config) as client:
         # Flags edited (or a PreparedRequest built by hand): the catalog says it is an order.

@@ -495,9 +495,22 @@ def _check_param_default(fix: dict[str, Any]) -> None:
 
 
 def _check_realtime_fields(fix: dict[str, Any]) -> None:
-    record = get_catalog().get(fix["api"]).blocks["record"]
+    spec = get_catalog().get(fix["api"])
+    record = spec.blocks["record"]
     assert len(record) == fix["expect_width"] + len(fix["append"])
     assert record[-len(fix["append"]) :] == tuple(fix["append"])
+    # The documented width stays known: KIS may still send records that narrow.
+    (block,) = spec.response
+    assert block.documented_width == fix["expect_width"]
+
+
+def test_only_widened_realtime_records_carry_a_documented_width() -> None:
+    widened = {
+        spec.tr_id_real
+        for spec in get_catalog()
+        if any(block.documented_width is not None for block in spec.response)
+    }
+    assert widened == {"H0STASP0"}
 
 
 def _check_auth(fix: dict[str, Any]) -> None:

@@ -143,7 +143,7 @@ def test_lost_reply_to_an_order_is_ambiguous_and_not_resent() -> None:
     assert error.body == ORDER
     assert error.tr_id == "VTTC0012U"
     assert before - timedelta(seconds=1) <= error.sent_at <= datetime.now(UTC)
-    assert "inquire-daily-ccld" in str(error)
+    assert "orders.reconcile" in str(error)
     assert isinstance(error.__cause__, KISTransportError)
 
 

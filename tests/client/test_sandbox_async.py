@@ -41,13 +41,18 @@ PRICE_PATH = "/uapi/domestic-stock/v1/quotations/inquire-price"
 ORDER_PATH = "/uapi/domestic-stock/v1/trading/order-cash"
 PRICE = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"}
 NO_RETRY = RetryPolicy(max_retries=0, sleep=False)
+#: A KRX trading day (Tuesday) at 10:00 KST: the regular session is open, so the sandbox's
+#: exchange takes market orders and fills them at once, whatever day the suite runs.
+MARKET_TIME = "2026-03-10T10:00:00+09:00"
 
 
-def order(
-    config: KISConfig, pdno: str = "005930", qty: int = 1, price: int = 70000
-) -> dict[str, str]:
-    """A limit cash order for ``config``'s account (defaults: 1 share of 005930 at 70,000)."""
-    return cash_order_body(config, pdno, qty, price)
+def order(config: KISConfig, pdno: str = "005930", qty: int = 1) -> dict[str, str]:
+    """A cash order at market for ``config``'s account (defaults: 1 share of 005930).
+
+    At market because the sandbox is a market: a limit outside the day's band is refused and
+    one below the price rests unfilled, and a sell needs shares a buy has already filled.
+    """
+    return cash_order_body(config, pdno, qty)
 
 
 async def test_hashkey_call_like_the_seed(
@@ -78,7 +83,7 @@ async def test_signed_cash_orders_buy_and_sell_on_both_domains(
     buy_tr: str,
     sell_tr: str,
 ) -> None:
-    sb = sandbox_factory(environment)
+    sb = sandbox_factory(environment, market_time=MARKET_TIME)
     config = config_for(sb)
     async with AsyncKISRestClient(config) as client:
         bought = await client.make_request(
@@ -155,15 +160,15 @@ async def test_revoke_approval_and_aclose(
 async def test_async_pages_to_the_last_page_and_the_bound(
     sandbox_factory: SandboxFactory, config_for: ConfigFor
 ) -> None:
-    sb = sandbox_factory("paper", page_size=2)
+    sb = sandbox_factory("paper", page_size=2, market_time=MARKET_TIME)
     config = config_for(sb)
     params = balance_params(config)
     codes = ["005930", "000660", "035420"]
     async with AsyncKISRestClient(config) as client:
         for code in codes:
             await client.make_request(
-                "POST", api_id="order-cash", variant="buy", params=order(config, code, 1, 1000)
-            )
+                "POST", api_id="order-cash", variant="buy", params=order(config, code)
+            )  # filled at once: each buy is a holding the balance lists
         pages = [p async for p in client.iter_pages("GET", api_id="inquire-balance", params=params)]
         with pytest.raises(KISProtocolError, match="max_pages=1"):
             async for _ in client.iter_pages(
@@ -177,7 +182,7 @@ async def test_async_pages_to_the_last_page_and_the_bound(
 async def test_async_errors_from_the_sandbox(
     sandbox_factory: SandboxFactory, config_for: ConfigFor
 ) -> None:
-    sb = sandbox_factory("paper", issue_interval=60)
+    sb = sandbox_factory("paper", issue_interval=60, market_time=MARKET_TIME)
     config = config_for(sb)
     async with AsyncKISRestClient(config_for(sb, kis_app_secret="W" * 180)) as wrong:
         with pytest.raises(KISCredentialsError):

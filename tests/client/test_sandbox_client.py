@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,13 +29,18 @@ ConfigFor = Callable[..., KISConfig]
 SandboxFactory = Callable[..., KISSandbox]
 
 PRICE = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"}
+#: A KRX trading day (Tuesday) at 10:00 KST: the regular session is open, so the sandbox's
+#: exchange takes market orders and fills them at once, whatever day the suite runs.
+MARKET_TIME = "2026-03-10T10:00:00+09:00"
 
 
-def order(
-    config: KISConfig, pdno: str = "005930", qty: int = 1, price: int = 70000
-) -> dict[str, str]:
-    """A limit cash order for ``config``'s account (defaults: 1 share of 005930 at 70,000)."""
-    return cash_order_body(config, pdno, qty, price)
+def order(config: KISConfig, pdno: str = "005930", qty: int = 1) -> dict[str, str]:
+    """A cash order at market for ``config``'s account (defaults: 1 share of 005930).
+
+    At market because the sandbox is a market: a limit outside the day's band is refused and
+    one below the price rests unfilled, and a sell needs shares a buy has already filled.
+    """
+    return cash_order_body(config, pdno, qty)
 
 
 def test_seed_snippet_runs_verbatim(
@@ -82,7 +86,7 @@ def test_signed_cash_orders_buy_and_sell_on_both_domains(
     buy_tr: str,
     sell_tr: str,
 ) -> None:
-    sb = sandbox_factory(environment)
+    sb = sandbox_factory(environment, market_time=MARKET_TIME)
     config = config_for(sb)
     with KISRestClient(config) as client:
         bought = client.make_request(
@@ -181,7 +185,7 @@ def test_concurrent_threads_share_one_token(
 def test_expired_token_is_replaced_and_the_call_replayed(
     sandbox_factory: SandboxFactory, config_for: ConfigFor
 ) -> None:
-    sb = sandbox_factory("paper", issue_interval=0)
+    sb = sandbox_factory("paper", issue_interval=0, market_time=MARKET_TIME)
     config = config_for(sb)
     with KISRestClient(config) as client:
         first = client.access_token()
@@ -245,18 +249,17 @@ def test_approval_key(paper_sandbox: KISSandbox, config_for: ConfigFor) -> None:
 
 
 def _buy_five(client: KISRestClient, config: KISConfig) -> list[str]:
+    """Hold five stocks: one filled market buy of each (a holding is what the balance lists)."""
     codes = ["005930", "000660", "035420", "051910", "068270"]
     for code in codes:
-        client.make_request(
-            "POST", api_id="order-cash", variant="buy", params=order(config, code, 1, 1000)
-        )
+        client.make_request("POST", api_id="order-cash", variant="buy", params=order(config, code))
     return codes
 
 
 def test_iter_pages_follows_tr_cont_to_the_last_page(
     sandbox_factory: SandboxFactory, config_for: ConfigFor
 ) -> None:
-    sb = sandbox_factory("paper", page_size=2)
+    sb = sandbox_factory("paper", page_size=2, market_time=MARKET_TIME)
     config = config_for(sb)
     with KISRestClient(config) as client:
         codes = _buy_five(client, config)
@@ -273,7 +276,7 @@ def test_iter_pages_follows_tr_cont_to_the_last_page(
 def test_iter_pages_stops_at_the_page_bound(
     sandbox_factory: SandboxFactory, config_for: ConfigFor
 ) -> None:
-    sb = sandbox_factory("paper", page_size=2)
+    sb = sandbox_factory("paper", page_size=2, market_time=MARKET_TIME)
     config = config_for(sb)
     with KISRestClient(config) as client:
         _buy_five(client, config)
@@ -290,13 +293,15 @@ def test_iter_pages_stops_at_the_page_bound(
     assert sb.stats()["requests"]["/uapi/domestic-stock/v1/trading/inquire-balance"] == 2
 
 
-def test_daily_fills_with_a_variant(paper_sandbox: KISSandbox, config_for: ConfigFor) -> None:
-    config = config_for(paper_sandbox)
+def test_daily_fills_with_a_variant(sandbox_factory: SandboxFactory, config_for: ConfigFor) -> None:
+    sb = sandbox_factory("paper", market_time=MARKET_TIME)
+    config = config_for(sb)
+    day = sb.market_time().strftime("%Y%m%d")  # the market's day, not the wall clock's
     params = {
         "CANO": config.cano,
         "ACNT_PRDT_CD": config.acnt_prdt_cd,
-        "INQR_STRT_DT": time.strftime("%Y%m%d"),
-        "INQR_END_DT": time.strftime("%Y%m%d"),
+        "INQR_STRT_DT": day,
+        "INQR_END_DT": day,
         "SLL_BUY_DVSN_CD": "00",
         "INQR_DVSN": "00",
         "PDNO": "",
@@ -310,12 +315,16 @@ def test_daily_fills_with_a_variant(paper_sandbox: KISSandbox, config_for: Confi
         "CTX_AREA_NK100": "",
     }
     with KISRestClient(config) as client:
-        client.make_request("POST", api_id="order-cash", variant="buy", params=order(config))
+        placed = client.make_request(
+            "POST", api_id="order-cash", variant="buy", params=order(config, qty=2)
+        )
         pages = list(
             client.iter_pages("GET", api_id="inquire-daily-ccld", variant="recent", params=params)
         )
     assert pages[0].tr_id == "VTTC0081R"
     assert pages[-1].tr_cont in ("D", "E", "")
+    rows = [row for p in pages for row in p["output1"] if row["odno"] == placed["output"]["ODNO"]]
+    assert [(r["pdno"], r["ord_qty"], r["tot_ccld_qty"]) for r in rows] == [("005930", "2", "2")]
 
 
 def test_url_pinning_sends_nothing_to_another_host(
@@ -356,7 +365,7 @@ def test_a_supplied_http_client_is_used_and_left_open(
 def test_debug_logs_show_calls_but_no_secret(
     sandbox_factory: SandboxFactory, config_for: ConfigFor, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sb = sandbox_factory("paper", issue_interval=0)
+    sb = sandbox_factory("paper", issue_interval=0, market_time=MARKET_TIME)
     config = config_for(sb)
     with caplog.at_level(logging.DEBUG), KISRestClient(config) as client:
         client.make_request(

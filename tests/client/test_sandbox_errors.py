@@ -41,16 +41,21 @@ PRICE_PATH = "/uapi/domestic-stock/v1/quotations/inquire-price"
 ORDER_PATH = "/uapi/domestic-stock/v1/trading/order-cash"
 PRICE = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"}
 NO_RETRY = RetryPolicy(max_retries=0, sleep=False)
+#: A KRX trading day (Tuesday) at 10:00 KST: the regular session is open, so the sandbox's
+#: exchange takes market orders (and refuses them for cash or shares, not for the hour).
+MARKET_TIME = "2026-03-10T10:00:00+09:00"
 
 
-def order(config: KISConfig, qty: int = 1, price: int = 70000) -> dict[str, str]:
+def order(config: KISConfig, qty: int = 1) -> dict[str, str]:
+    """A cash order at market: the sandbox refuses a limit outside the day's band (APBK0509/
+    APBK0510) before it looks at cash or shares, so a fixed limit price would hide them."""
     return {
         "CANO": config.cano,
         "ACNT_PRDT_CD": config.acnt_prdt_cd,
         "PDNO": "005930",
-        "ORD_DVSN": "00",
+        "ORD_DVSN": "01",
         "ORD_QTY": str(qty),
-        "ORD_UNPR": str(price),
+        "ORD_UNPR": "0",
     }
 
 
@@ -205,8 +210,9 @@ def test_read_timeout_is_a_transport_error(
 
 
 def test_lost_order_reply_is_ambiguous_and_never_resent(
-    paper_sandbox: KISSandbox, config_for: ConfigFor
+    sandbox_factory: SandboxFactory, config_for: ConfigFor
 ) -> None:
+    paper_sandbox = sandbox_factory("paper", market_time=MARKET_TIME)
     config = config_for(paper_sandbox)
     with KISRestClient(config) as client:
         client.access_token()
@@ -220,7 +226,7 @@ def test_lost_order_reply_is_ambiguous_and_never_resent(
     assert error.body == order(config)
     assert error.tr_id == "VTTC0012U"
     assert error.sent_at >= before
-    assert "inquire-daily-ccld" in str(error)
+    assert "orders.reconcile" in str(error)
     stats = paper_sandbox.stats()
     assert len(stats["orders"]) == 1  # it was executed; the client did not send it again
     assert stats["requests"][ORDER_PATH] == 1
@@ -268,7 +274,8 @@ def test_nothing_listening_is_a_connect_error_and_retried(
 # -- business rejections -----------------------------------------------------------------------
 
 
-def test_business_rejections(real_sandbox: KISSandbox, config_for: ConfigFor) -> None:
+def test_business_rejections(sandbox_factory: SandboxFactory, config_for: ConfigFor) -> None:
+    real_sandbox = sandbox_factory("real", market_time=MARKET_TIME)
     config = config_for(real_sandbox)
     with KISRestClient(config) as client:
         with pytest.raises(KISBusinessError) as caught:

@@ -36,6 +36,10 @@ MODES: tuple[Mode, ...] = ("sync", "async")
 PRICE_PATH = "/uapi/domestic-stock/v1/quotations/inquire-price"
 BALANCE_PATH = "/uapi/domestic-stock/v1/trading/inquire-balance"
 ORDER_PATH = "/uapi/domestic-stock/v1/trading/order-cash"
+#: A KRX trading day (Tuesday) at 10:00 KST: the regular session is open, so orders are taken.
+MARKET_TIME = "2026-03-10T10:00:00+09:00"
+#: KODEX 200선물인버스2X, about 1,000 KRW a share: the sandbox's cheapest listed code.
+CHEAP = "252670"
 #: A complete inquire-price query (the client refuses one missing a required key, unsent).
 PRICE_PARAMS = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"}
 
@@ -58,9 +62,14 @@ def balance(config: KISConfig) -> Call:
     return Call("GET", "inquire-balance", balance_params(config))
 
 
-def buy(config: KISConfig, quantity: int, unit_price: int = 1000) -> Call:
-    """A limit buy of ``quantity`` shares: the quantity tells the orders apart."""
-    body = cash_order_body(config, "005930", quantity, unit_price)
+def buy(config: KISConfig, quantity: int) -> Call:
+    """A market buy of ``quantity`` shares of :data:`CHEAP`: the quantity tells the orders apart.
+
+    The sandbox holds a market buy's worth at the upper limit against the account's 100,000,000
+    KRW, so the cheapest listed code lets 300 orders of 1..300 shares (45,150 in all) fit; the
+    session must be open (start the sandbox with ``market_time=MARKET_TIME``).
+    """
+    body = cash_order_body(config, CHEAP, quantity)
     return Call("POST", "order-cash", body, "buy")
 
 

@@ -177,7 +177,7 @@ def test_an_order_whose_outcome_is_unknown_is_never_resent(failure: Any, cause: 
     assert isinstance(error.__cause__, cause)
     assert error.body == ORDER and error.tr_id == "VTTC0012U"
     assert before - timedelta(seconds=1) <= error.sent_at <= datetime.now(UTC)
-    assert "inquire-daily-ccld" in error.hint and "inquire-daily-ccld" in str(error)
+    assert "orders.reconcile" in error.hint and "orders.reconcile" in str(error)
     assert CONFIG.app_secret not in str(error) and TOKEN.value not in str(error)
     assert driver.permits == 1  # sent once, never again
 

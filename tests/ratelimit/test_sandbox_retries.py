@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from ratelimit_helpers import (
     BALANCE_PATH,
+    MARKET_TIME,
     MODES,
     ORDER_PATH,
     PRICE_PATH,
@@ -122,7 +123,7 @@ def test_2000_gets_under_10_percent_faults_all_succeed(
 def test_300_orders_under_dropped_replies_never_duplicate(
     mode: Mode, sandbox_factory: SandboxFactory, config_for: ConfigFor
 ) -> None:
-    sandbox = start_sandbox(sandbox_factory, "paper")
+    sandbox = start_sandbox(sandbox_factory, "paper", market_time=MARKET_TIME)
     sandbox.set_faults(ORDER_PATH, drop_after_rate=0.15, seed=3)
     config = config_for(sandbox, rate_limit_per_second=FAST)
     quantities = range(1, 301)  # ORD_QTY tells the orders apart
@@ -154,7 +155,7 @@ def test_300_orders_under_dropped_replies_never_duplicate(
         assert error.body is not None and error.body["ORD_QTY"] == str(quantity)
         assert error.path == ORDER_PATH and error.tr_id == "VTTC0012U"
         assert started <= error.sent_at <= datetime.now(UTC)
-        assert "inquire-daily-ccld" in error.hint
+        assert "orders.reconcile" in error.hint
         assert config.app_secret not in str(error)
 
 
@@ -162,7 +163,7 @@ def test_300_orders_under_dropped_replies_never_duplicate(
 def test_orders_rejected_with_egw00201_are_retried_and_placed_once(
     mode: Mode, sandbox_factory: SandboxFactory, config_for: ConfigFor
 ) -> None:
-    sandbox = start_sandbox(sandbox_factory, "paper")
+    sandbox = start_sandbox(sandbox_factory, "paper", market_time=MARKET_TIME)
     sandbox.set_faults(ORDER_PATH, rate_limit_rate=0.3, seed=8)
     config = config_for(sandbox, rate_limit_per_second=FAST)
     quantities = range(1, 101)

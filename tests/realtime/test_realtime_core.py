@@ -136,12 +136,26 @@ def test_wider_records_keep_their_extra_fields(real: RealtimeProtocol) -> None:
     assert "extra" in repr(records[0])
 
 
-def test_narrower_records_are_an_error_event_not_an_exception(real: RealtimeProtocol) -> None:
+def test_records_of_the_documented_width_parse_with_names_for_their_fields(
+    real: RealtimeProtocol,
+) -> None:
+    # KIS documents H0STASP0 with 59 fields and streams 62: both widths are well formed.
     rows = [record_values("H0STASP0", s, 59) for s in ("005930", "000660")]
+    records = real.receive(data_frame("H0STASP0", rows))
+    assert [r.key for r in records if isinstance(r, Record)] == ["005930", "000660"]
+    first = records[0]
+    assert isinstance(first, Record)
+    assert len(first.names) == 59 and first.extra == ()
+    assert "KMID_PRC" not in first and first.get("KMID_PRC") is None
+    assert first["STCK_DEAL_CLS_CODE"] == rows[0][58]
+
+
+def test_narrower_records_are_an_error_event_not_an_exception(real: RealtimeProtocol) -> None:
+    rows = [record_values("H0STASP0", s, 58) for s in ("005930", "000660")]
     (event,) = real.receive(data_frame("H0STASP0", rows))
     assert isinstance(event, ErrorEvent)
     assert isinstance(event.error, KISRealtimeProtocolError)
-    assert "59" in str(event.error) and "62" in str(event.error)
+    assert "58" in str(event.error) and "59" in str(event.error)
 
 
 def test_fields_that_do_not_cut_evenly_are_an_error_event(real: RealtimeProtocol) -> None:

@@ -52,7 +52,7 @@ class Ctx:
             return client.make_request(*args, **kwargs)
 
     def order(self, config: KISConfig | None = None, **kwargs: Any) -> Any:
-        """A cash buy of one share at 1 KRW (``body=`` replaces it)."""
+        """A cash buy of one share at market (``body=`` replaces it)."""
         config = config or self.config()
         kwargs.setdefault("variant", "buy")
         body = kwargs.pop("body", None) or order_body(config)

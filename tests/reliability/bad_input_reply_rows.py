@@ -155,7 +155,7 @@ SANDBOX_ROWS = [
     at_sandbox("200-other-account", _other_account_order, KISBusinessError),
     at_sandbox(
         "200-not-enough-cash",
-        lambda c: c.order(body=order_body(c.config(), quantity=10**6, price=10**6)),
+        lambda c: c.order(body=order_body(c.config(), quantity=10**6)),
         KISBusinessError,
     ),
     at_sandbox(

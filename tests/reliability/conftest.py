@@ -1,7 +1,8 @@
 """Fixtures of the reliability and security suite (issue 9).
 
 * ``rel_sandbox``: one paper :class:`KISSandbox` per module, unlimited rate, tokens reissued at
-  once (``issue_interval=0``), faults cleared before every test.
+  once (``issue_interval=0``), its market at 10:00 KST of a trading day (:data:`MARKET_TIME`:
+  orders are taken), faults cleared before every test.
 * ``rel_config(server, **overrides)``: a :class:`KISConfig` for a sandbox or a
   :class:`~raw_server.RawServer` (memory token store, a client rate limit that never waits,
   no retries unless asked: failures show on the first attempt).
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_helpers import ConfigFactory, Server
+from reliability_helpers import MARKET_TIME, ConfigFactory, Server
 
 from stock_manager.adapters.broker.kis import KISConfig
 from stock_manager.sandbox import KISSandbox
@@ -23,7 +24,9 @@ from stock_manager.sandbox import KISSandbox
 
 @pytest.fixture(scope="module")
 def rel_sandbox() -> Iterator[KISSandbox]:
-    with KISSandbox("paper", rate_limit=0, issue_interval=0, page_size=5, seed=9) as sandbox:
+    with KISSandbox(
+        "paper", rate_limit=0, issue_interval=0, page_size=5, seed=9, market_time=MARKET_TIME
+    ) as sandbox:
         yield sandbox
 
 

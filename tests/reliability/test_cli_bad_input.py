@@ -296,9 +296,10 @@ def _order_body(sandbox: KISSandbox, arg: str, name: str) -> str:
     if arg != "QTY":
         return arg
     cano, _, product = sandbox.account_no.partition("-")
-    # More than the account's cash (not-enough-cash), or one share at 1 KRW (order-reply-lost).
-    quantity, price = ("1000000", "1000000") if name == "not-enough-cash" else ("1", "1")
+    # At market: more shares than the account's cash buys (not-enough-cash), or one share
+    # (order-reply-lost). A limit price would meet the day's band before the cash check.
+    quantity = "1000000" if name == "not-enough-cash" else "1"
     return (
         f'{{"CANO": "{cano}", "ACNT_PRDT_CD": "{product}", "PDNO": "005930", '
-        f'"ORD_DVSN": "00", "ORD_QTY": "{quantity}", "ORD_UNPR": "{price}"}}'
+        f'"ORD_DVSN": "01", "ORD_QTY": "{quantity}", "ORD_UNPR": "0"}}'
     )

@@ -301,14 +301,23 @@ def test_a_call_deadline_spent_signing_the_order_sends_no_order(rel_config: Conf
 def test_every_pool_of_a_client_we_create_keeps_the_attempt_deadline(
     rel_config: ConfigFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The wrapping reaches into httpx's private attributes; should they move, construction
-    # raises (so this test and every client test fail) instead of skipping it. Proxy mounts
-    # from the environment are pools too.
-    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    with _serve(PRICE_PATH, Reply.json(200, OK)) as server, KISRestClient(rel_config(server)) as c:
-        transports = [c._http._transport, *(t for t in c._http._mounts.values() if t is not None)]
-        assert len(transports) >= 2
-        for transport in transports:
-            backend = transport._pool._network_backend  # type: ignore[attr-defined]
-            assert type(backend).__name__ == "_BoundedBackend"
+    # Where an environment proxy applies, the client sends through an httpx pool whose network
+    # backend is wrapped to keep the attempt deadline (the wrapping reaches into httpx's private
+    # attributes; should they move, construction raises instead of skipping it). Proxy mounts
+    # are pools too. Without a proxy the client's own transport keeps it (tests/transport).
+    with _serve(PRICE_PATH, Reply.json(200, OK)) as server:
+        with KISRestClient(rel_config(server)) as direct:
+            assert type(direct._transport).__name__ == "HTTPTransport"
+        monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        with KISRestClient(rel_config(server)) as c:
+            transport = c._transport
+            assert type(transport).__name__ == "HttpxTransport"
+            client = transport.client  # type: ignore[attr-defined]
+            pools = [client._transport, *(t for t in client._mounts.values() if t is not None)]
+            assert len(pools) >= 2
+            for pool in pools:
+                backend = pool._pool._network_backend
+                assert type(backend).__name__ == "_BoundedBackend"

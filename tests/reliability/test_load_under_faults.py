@@ -3,6 +3,8 @@
 Every request risks an injected 500, an EGW00201, a dropped connection before or after
 processing, a garbled reply, and a little latency; the tokens are expired half-way. Each order
 carries a quantity no other order has, so the sandbox's order book can be matched call by call.
+The orders buy the cheapest listed code at market, so a few hundred fit the account's cash; the
+later ones are refused for cash (APBK0952), and a refused order must not be in the book either.
 
 Asserted: every thread finishes (no deadlock: joined with a timeout); every call either succeeds
 or raises a KISError; no order is lost or duplicated: each accepted order belongs to exactly one
@@ -22,6 +24,7 @@ from typing import Any
 
 from reliability_helpers import (
     BALANCE_PATH,
+    CHEAP,
     ORDER_PATH,
     PRICE,
     PRICE_PATH,
@@ -95,6 +98,8 @@ def _settle(ledger: Ledger, sandbox: KISSandbox, before: dict[str, Any]) -> dict
     booked = set(by_quantity)
     lost = [q for q, (outcome, _) in ledger.orders.items() if outcome == "ok" and q not in booked]
     assert not lost, f"calls that succeeded without an order in the book: {lost[:10]}"
+    # Else the checks above hold vacuously (as when every order was refused for its price).
+    assert len(book) >= 20, f"only {len(book)} order(s) were taken"
     faults = {kind: after["faults"][kind] - before["faults"][kind] for kind in after["faults"]}
     return faults
 
@@ -102,6 +107,7 @@ def _settle(ledger: Ledger, sandbox: KISSandbox, before: dict[str, Any]) -> dict
 def test_64_threads_through_one_client_under_faults(
     rel_sandbox: KISSandbox, rel_config: ConfigFactory, figures: Counter[str]
 ) -> None:
+    rel_sandbox.reset()  # the account's full cash: the orders below are taken until it is spent
     config = rel_config(rel_sandbox, max_retries=3, retry_max_wait=2)
     ledger = Ledger()
     client = KISRestClient(config, retry_policy=POLICY)
@@ -120,7 +126,7 @@ def test_64_threads_through_one_client_under_faults(
             try:
                 if operation.startswith("order"):
                     quantity = next(ledger.quantities)
-                    body = order_body(config, quantity=quantity)
+                    body = order_body(config, quantity=quantity, PDNO=CHEAP)
                     signed = operation == "order-signed"
                     reply = client.make_request(
                         "POST", ORDER_PATH, body, variant="buy", hashkey=signed
@@ -162,6 +168,7 @@ def test_64_threads_through_one_client_under_faults(
 def test_64_tasks_through_one_async_client_under_faults(
     rel_sandbox: KISSandbox, rel_config: ConfigFactory, figures: Counter[str]
 ) -> None:
+    rel_sandbox.reset()  # the account's full cash: the orders below are taken until it is spent
     config = rel_config(rel_sandbox, max_retries=3, retry_max_wait=2)
     ledger = Ledger()
 
@@ -179,7 +186,7 @@ def test_64_tasks_through_one_async_client_under_faults(
                     try:
                         if operation.startswith("order"):
                             quantity = next(ledger.quantities)
-                            body = order_body(config, quantity=quantity)
+                            body = order_body(config, quantity=quantity, PDNO=CHEAP)
                             reply = await client.make_request(
                                 "POST",
                                 ORDER_PATH,

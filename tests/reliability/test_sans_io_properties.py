@@ -37,6 +37,7 @@ from stock_manager.adapters.broker.kis import (
     KISResponse,
     KISRestClient,
     KISUsageError,
+    redaction,
 )
 from stock_manager.adapters.broker.kis.bodies import balance_params
 from stock_manager.adapters.broker.kis.protocol import (
@@ -68,6 +69,23 @@ ORDER_REQUEST = build_request(CONFIG, "POST", ORDER_PATH, order_body(CONFIG), va
 # catalog's checks of an order's keys do not apply), so the properties can range over all of them.
 FREE_PATH = "/uapi/domestic-stock/v1/trading/not-in-catalog"
 FREE_TR_ID = "TTTX0000U"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forget_generated_secrets() -> Iterator[None]:
+    # The parsers register every credential they accept, so generated one-character "hashkeys"
+    # and "approval keys" would stay masked in this worker's later logs (a test reading "not a
+    # regular file" would see "not *** regular file"): put the process's registry back.
+    registry = redaction._registry
+    with registry.lock:
+        lasting, recent = set(registry.lasting), dict(registry.recent)
+    yield
+    with registry.lock:
+        registry.lasting = lasting
+        registry.recent.clear()
+        registry.recent.update(recent)
+        registry.rebuild()
+
 
 FAST = settings(
     max_examples=400, deadline=1000, suppress_health_check=[HealthCheck.too_slow], database=None

@@ -38,6 +38,7 @@ from reliability_helpers import (
     APPROVAL_PATH,
     BALANCE_PATH,
     HASHKEY_PATH,
+    MARKET_TIME,
     ORDER_PATH,
     PRICE,
     PRICE_PATH,
@@ -152,7 +153,9 @@ def _reprs(value: Any, depth: int) -> Iterator[str]:
 
 @pytest.fixture
 def sandbox() -> Iterator[KISSandbox]:
-    with KISSandbox("paper", rate_limit=0, issue_interval=0.2, page_size=2, seed=3) as sb:
+    with KISSandbox(
+        "paper", rate_limit=0, issue_interval=0.2, page_size=2, seed=3, market_time=MARKET_TIME
+    ) as sb:
         yield sb
 
 
@@ -281,7 +284,7 @@ def _library_scenario(
         sandbox.expire_tokens()  # the next call meets EGW00123, drops the token, replays
         evidence.show("library", client.make_request("GET", PRICE_PATH, PRICE))
 
-        tooth = order_body(settings, quantity=10**6, price=10**6)
+        tooth = order_body(settings, quantity=10**6)
         evidence.expect_error(
             "business", lambda: client.make_request("POST", ORDER_PATH, tooth, variant="buy")
         )
@@ -391,7 +394,7 @@ async def _async_scenario(config: Callable[..., KISConfig], evidence: Evidence) 
         evidence.add("async: approval key (masked)", str(len(await client.approval_key())))
         try:
             await client.make_request(
-                "POST", ORDER_PATH, order_body(settings, quantity=10**6, price=10**6), variant="buy"
+                "POST", ORDER_PATH, order_body(settings, quantity=10**6), variant="buy"
             )
         except KISError as exc:
             evidence.add_error("async: business error", exc)
@@ -453,9 +456,9 @@ def _cli_scenario(
             "CANO": cano,
             "ACNT_PRDT_CD": product,
             "PDNO": "005930",
-            "ORD_DVSN": "00",
+            "ORD_DVSN": "01",  # at market: taken and filled, so its reply is scanned too
             "ORD_QTY": "3",
-            "ORD_UNPR": "1",
+            "ORD_UNPR": "0",
         }
     )
     grant = json.dumps({"grant_type": "client_credentials", "appkey": app_key, "appsecret": secret})
@@ -638,3 +641,68 @@ def test_no_frame_of_a_token_grant_refused_for_its_expiry_holds_the_token(tmp_pa
     assert "already expired" in str(caught.value)
     leaks = [where for where, text in frame_locals(caught.value) if token in text]
     assert not leaks, f"the token is in {leaks}"
+
+
+# -- leaks through frame locals of a reply refused by the size cap ----------------------------
+
+SIZE_CAP_SECRET = "size-cap-marker-secret-" + "c" * 157
+SIZE_CAP_TOKEN = "size-cap-marker-token-" + "k" * 40
+_PADDED_GRANT = json.dumps(
+    {
+        "access_token": SIZE_CAP_TOKEN,
+        "access_token_token_expired": "2099-12-31 23:59:59",
+        "token_type": "Bearer",
+        "expires_in": 86400,
+        "pad": "p" * 4096,  # the first chunk alone is over the cap: it holds the token
+    }
+).encode()
+SIZE_CAPPED = {
+    # Refused on its Content-Length, before a byte of body: the request (appsecret) was out.
+    "announced": Reply(200, token_reply(SIZE_CAP_TOKEN).body, content_length=64 * 1024**2),
+    # Refused as it arrives: the chunk that crossed the cap carries the token.
+    "streamed": Reply(200, _PADDED_GRANT, endless="close"),
+}
+
+
+@pytest.mark.parametrize("shell", ["sync", "async"])
+@pytest.mark.parametrize("reply", SIZE_CAPPED.values(), ids=SIZE_CAPPED.keys())
+def test_no_frame_of_a_token_reply_over_the_size_cap_holds_a_secret(
+    shell: str, reply: Reply
+) -> None:
+    # Regression (transport review finding 4): the transports re-raised ReplyReader's error
+    # with its traceback, whose frames kept the request body (appsecret), the last header
+    # written and the chunk read.
+    with RawServer({TOKEN_PATH: reply}) as server:
+        config = KISConfig(
+            _env_file=None,
+            kis_app_key="A" * 36,
+            kis_app_secret=SIZE_CAP_SECRET,
+            base_url=server.base_url,
+            token_store="memory",
+            max_retries=0,
+            max_reply_bytes=1024,
+        )
+        caught: BaseException | None = None
+        if shell == "sync":
+            with KISRestClient(config) as client:
+                try:
+                    client.access_token()
+                except KISError as exc:
+                    caught = exc
+        else:
+
+            async def issue() -> BaseException | None:
+                async with AsyncKISRestClient(config) as client:
+                    try:
+                        await client.access_token()
+                    except KISError as exc:
+                        return exc
+                return None
+
+            caught = asyncio.run(issue())
+    assert isinstance(caught, KISProtocolError), repr(caught)
+    assert "max_reply_bytes" in str(caught)
+    texts = list(frame_locals(caught))
+    assert texts  # the frames were walked
+    leaks = [where for where, text in texts if SIZE_CAP_SECRET in text or SIZE_CAP_TOKEN in text]
+    assert not leaks, f"a secret is in {leaks}"

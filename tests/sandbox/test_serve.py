@@ -50,7 +50,10 @@ def test_serve_prints_url_and_credentials_then_serves() -> None:
             "KIS_APP_SECRET",
             "KIS_ACCOUNT_NO",
             "KIS_ENVIRONMENT",
+            "KIS_WEBSOCKET_URL",
+            "KIS_HTS_ID",
         }
+        assert exports["KIS_WEBSOCKET_URL"].startswith("ws://127.0.0.1:")
         assert exports["KIS_ENVIRONMENT"] == "real"
         assert exports["KIS_BASE_URL"] in lines[0]
         assert len(exports["KIS_APP_SECRET"]) == 180

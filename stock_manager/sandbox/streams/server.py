@@ -49,6 +49,10 @@ from stock_manager.sandbox.universe import lookup
 __all__ = ["MAX_REGISTRATIONS", "StreamFaults", "StreamServer"]
 
 logger = logging.getLogger(__name__)
+#: The websockets library's frame dumps at DEBUG would show parts of subscribe frames, and so of
+#: approval keys: its server logger stays at INFO whatever the application's level.
+WIRE_LOGGER = logging.getLogger(f"{__name__}.wire")
+WIRE_LOGGER.setLevel(logging.INFO)
 
 MAX_REGISTRATIONS = 41
 STARTUP_TIMEOUT = 10.0
@@ -178,6 +182,7 @@ class StreamServer:
             ping_interval=None,
             compression=None,
             max_size=MAX_MESSAGE,
+            logger=WIRE_LOGGER,
         ) as server:
             tasks = [
                 asyncio.create_task(self._every(self.stream_interval, self._tick)),

@@ -11,7 +11,9 @@ exception, the response and request values, catalog look-ups, the retry policy, 
 the log-redaction filter. Extension points live in their subpackages: token stores and managers
 in :mod:`.tokens` (``from stock_manager.adapters.broker.kis.tokens import FileTokenStore``), rate
 limiters in :mod:`.ratelimit`, the sans-I/O request and reply code in :mod:`.protocol`, the APIs
-as data in :mod:`.catalog`. :mod:`.client` and :mod:`.aio` are the blocking and asyncio shells.
+as data in :mod:`.catalog`. :mod:`.client` and :mod:`.aio` are the blocking and asyncio shells;
+:mod:`.realtime` holds the websocket clients (:class:`KISRealtimeClient`,
+:class:`AsyncKISRealtimeClient`) and their sans-I/O core.
 Logs go to the ``stock_manager.kis`` logger with secrets masked (:mod:`.redaction`).
 """
 
@@ -57,17 +59,26 @@ from .errors import (
     KISVariantError,
     error_for,
 )
+from .orders import (
+    KISAmbiguousOrderError,
+    KISNothingLeftError,
+    KISOrderNotPlacedError,
+    KISOrderTypeError,
+)
 from .protocol.models import AccessToken, KISResponse, PreparedRequest
 from .protocol.retry import RetryPolicy
+from .realtime import AsyncKISRealtimeClient, KISRealtimeClient, ReconnectPolicy
 from .redaction import RedactingFilter
 
 __all__ = [
     "AccessToken",
     "ApiSpec",
+    "AsyncKISRealtimeClient",
     "AsyncKISRestClient",
     "AsyncPages",
     "Catalog",
     "KISAPIError",
+    "KISAmbiguousOrderError",
     "KISAmbiguousOutcomeError",
     "KISAppKeyInUseError",
     "KISApprovalKeyError",
@@ -80,10 +91,14 @@ __all__ = [
     "KISForeignURLError",
     "KISInvalidHashkeyError",
     "KISInvalidTokenError",
+    "KISNothingLeftError",
     "KISNoticeDecryptError",
+    "KISOrderNotPlacedError",
+    "KISOrderTypeError",
     "KISPaperTradingUnsupportedError",
     "KISProtocolError",
     "KISRateLimitError",
+    "KISRealtimeClient",
     "KISRealtimeError",
     "KISRealtimePaperUnsupportedError",
     "KISRealtimeProtocolError",
@@ -103,6 +118,7 @@ __all__ = [
     "KISVariantError",
     "Pages",
     "PreparedRequest",
+    "ReconnectPolicy",
     "RedactingFilter",
     "RetryPolicy",
     "balance_params",

@@ -8,26 +8,27 @@ makes a :class:`PreparedRequest`; the shells' ``sign`` adds KIS's hashkey to a P
 KIS of its own, so a separate step rather than part of building); ``send`` runs the exchange
 (token, rate-limit budget, retries, ambiguous orders). ``make_request`` is the three composed
 under one deadline, and ``iter_pages`` builds each page's request from its :class:`PageCursor`.
+
+A paper config holding a real key pair hands the calls only the real domain offers (and that
+take no account: see :mod:`._routing`) to a second client of the same kind built from
+``config.real_key_config()``: its own token, budget and connections. ``_real_route`` says when.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
-import httpx
-
-from ._attempt import AttemptClock, ReplyReader, deadline_error
+from ._attempt import AttemptClock
 from ._flow import Flow, call_ends_at, check_deadline, exchange
+from ._routing import goes_to_real_key, may_use_real_key
 from .catalog import ApiSpec, Catalog, get_catalog
 from .config import KISConfig
 from .errors import (
     KISConnectError,
-    KISError,
-    KISProtocolError,
-    KISTransportError,
     KISUsageError,
 )
 from .protocol import (
@@ -52,29 +53,6 @@ from .redaction import logger, redact, register_secret
 
 __all__ = ["BaseKISClient"]
 
-# Failures that happen before a byte of the request is on the wire. LocalProtocolError: h11
-# checks the request head before producing any of its bytes, but it also raises once the head
-# is out, when the body does not match a caller's content-length or transfer-encoding. The
-# exception does not say which (only its text does), so those framing headers are refused in
-# build_request (protocol/requests.py) and httpx frames every body itself: what is left is
-# the pre-send validation, and "nothing was sent" holds, for an order too.
-_NOT_SENT = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    httpx.UnsupportedProtocol,
-    httpx.LocalProtocolError,
-)
-# httpx errors whose text is safe to show: OS errors, timeouts, decoder errors. Protocol errors
-# are not: h11 quotes the offending header line ("Illegal header value b'Bearer ...'").
-_SAFE_TEXT = (
-    httpx.ConnectError,
-    httpx.TimeoutException,
-    httpx.ReadError,
-    httpx.WriteError,
-    httpx.DecodingError,
-)
-
 
 class BaseKISClient:
     """Configuration, catalog look-ups and the I/O-free flows of every client call."""
@@ -90,10 +68,14 @@ class BaseKISClient:
         self.catalog = catalog if catalog is not None else get_catalog()
         self.retry_policy = retry_policy or RetryPolicy.from_config(self.config)
         self._closed = False
+        # The client of the real key pair, made on the first call that needs it.
+        self._real: Self | None = None
+        self._real_lock = threading.Lock()
         for secret in (
             self.config.kis_app_secret,
             self.config.personalseckey,
             self.config.redis_url,
+            self.config.real_app_secret,
         ):
             if secret is not None:
                 register_secret(secret.get_secret_value())
@@ -117,6 +99,18 @@ class BaseKISClient:
         paper = self.config.is_paper if is_paper_trading is None else is_paper_trading
         return self.catalog.get(api_id).tr_id_for(paper, variant)
 
+    def _real_client(self) -> Self:
+        """The client of ``config.real_key_config()``, made once (see :mod:`._routing`)."""
+        with self._real_lock:
+            if self._real is None:
+                self._check_open()
+                self._real = self._make_real_client(self.config.real_key_config())
+            return self._real
+
+    def _make_real_client(self, config: KISConfig) -> Self:
+        """A client like this one for the real key pair's ``config`` (the shells say how)."""
+        raise NotImplementedError
+
     def build_request(
         self,
         method: str,
@@ -134,7 +128,23 @@ class BaseKISClient:
         No I/O (on the async client too, as in httpx): the token joins in ``send``, on every
         attempt. A bad call raises its typed error (:class:`KISUsageError`, an unknown API, a
         missing variant) here. ``client.send(client.build_request("GET", api_id=...))``
+
+        On a paper config with a real key pair, a call only the real domain offers (and that
+        takes no account) is built by the real key's client, for the real domain; ``send``
+        hands it back to that client.
         """
+        route = self._real_route(method, url, api_id)
+        if route is not None:
+            return self._real_client().build_request(
+                method,
+                route or None,
+                params,
+                tr_id=tr_id,
+                api_id=api_id,
+                variant=variant,
+                tr_cont=tr_cont,
+                headers=headers,
+            )
         return prepare_request(
             self.config,
             method,
@@ -202,6 +212,37 @@ class BaseKISClient:
             return None  # build_request says what is missing
         path = resolve_url(self.config.rest_base_url, url)[1]
         return self.catalog.find(method.strip().upper(), path)
+
+    def _real_route(self, method: str, url: str | None, api_id: str | None) -> str | None:
+        """The path to hand to the real-key client when this call goes through the real key
+        (:mod:`._routing`), else None. The path rather than ``url``: an absolute URL names
+        this client's domain. Raises :class:`KISPaperTradingUnsupportedError` for a call only
+        the real domain offers that may not (order, account) or cannot (no pair) go there."""
+        if not self.config.is_paper or not isinstance(method, str):
+            return None  # build_request explains a bad method
+        spec = self._spec_of(method, url, api_id)
+        if not goes_to_real_key(spec, self.config):
+            return None
+        if url is None:
+            return ""
+        _, path, query = resolve_url(self.config.rest_base_url, url)
+        return f"{path}?{query}" if query else path
+
+    def _built_for_real_key(self, request: PreparedRequest) -> bool:
+        """True for a request the real-key client built (see :meth:`build_request`): its app
+        key is the real one and its API may go there. Anything else stays with this client,
+        whose checks refuse a foreign domain: an order never reaches the real key this way."""
+        if not self.config.has_real_key or not isinstance(request, PreparedRequest):
+            return False
+        if request.headers.get("appkey") != self.config.real_app_key:
+            return False
+        real = self.config.real_key_config()
+        try:
+            _, path, _ = resolve_url(real.rest_base_url, request.url)
+        except KISUsageError:
+            return False
+        spec = self.catalog.find(request.method, path)
+        return spec is not None and may_use_real_key(spec)
 
     def _vetted(self, request: PreparedRequest) -> PreparedRequest:
         """``request`` as this client will treat it, for :meth:`send` and :meth:`sign`.
@@ -301,42 +342,6 @@ class BaseKISClient:
                 "use make_request. Nothing was sent"
             )
 
-    def _timeout(self) -> httpx.Timeout:
-        return httpx.Timeout(self.config.timeout, connect=self.config.connect_timeout)
-
-    def _reply_reader(
-        self, request: PreparedRequest, response: httpx.Response, clock: AttemptClock
-    ) -> ReplyReader:
-        return ReplyReader(request, response, self.config.max_reply_bytes, clock)
-
-    @staticmethod
-    def _transport_error(
-        exc: httpx.HTTPError, request: PreparedRequest, *, out_of_time: float | None = None
-    ) -> KISError:
-        """The typed error for ``exc``; ``out_of_time`` is the attempt's limit if it ran out.
-
-        The message is built from the exception's class (and its text only where that cannot
-        quote a header, which may hold a credential); callers raise it outside the ``except``
-        so that httpx's frames (h11's header lists) are not chained to it.
-        """
-        what = f"{request.method} {request.path}"
-        name = type(exc).__name__
-        text = redact(str(exc)) if isinstance(exc, _SAFE_TEXT) else ""
-        detail = f"{name}: {text}" if text else name
-        if isinstance(exc, httpx.LocalProtocolError):
-            return KISConnectError(
-                f"{what} could not be sent ({name}: the HTTP library refused to write it); "
-                "nothing was sent"
-            )
-        if isinstance(exc, _NOT_SENT):
-            late = f" within the {out_of_time:g} s deadline" if out_of_time is not None else ""
-            return KISConnectError(f"could not connect for {what}{late} ({detail})")
-        if out_of_time is not None:
-            return deadline_error(request, out_of_time, name)
-        if isinstance(exc, httpx.TransportError):
-            return KISTransportError(f"{detail} during {what}")
-        return KISProtocolError(f"unreadable reply to {what}: {detail}")
-
     @staticmethod
     def _check_time_left(request: PreparedRequest, clock: AttemptClock) -> None:
         """The call's ``deadline`` may be used up before this attempt starts: then the
@@ -358,7 +363,8 @@ class BaseKISClient:
             f"order {request.method} {request.path} (tr_id={request.tr_id}) was cancelled while "
             f"being sent (from {when}): it may have been sent and executed; body "
             f"{redact(repr(request.body))}"
-            "; check the order history (inquire-daily-ccld) before sending it again"
+            "; reconcile it with client.orders.reconcile (the order history) before sending it "
+            "again"
         )
         logger.warning("%s", note)
         return note

@@ -12,24 +12,38 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from datetime import date, datetime
+from functools import cached_property
 from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
 
-from ._attempt import AttemptClock, deadline_error
+from ._attempt import (
+    MIN_SEND_SECONDS,
+    POOL_SIZE,
+    AsyncTransport,
+    AttemptClock,
+    late_error,
+    queued_error,
+)
 from ._base import BaseKISClient
 from ._drive import Effect, Sleep, arun
 from ._flow import AcquireBudget, DropToken, Flow, GetToken, Send
 from ._pages import AsyncPages
+from ._transport_async import AiohttpTransport
+from ._transport_httpx import AsyncHttpxTransport, environment_proxy
+from .answers import AsyncAnswers, Balance, Bar, Chart, Quote
 from .catalog import Catalog
 from .config import KISConfig
-from .errors import KISError
+from .errors import KISError, KISUsageError
+from .orders import AsyncOrders
 from .protocol import AccessToken, KISResponse, PreparedRequest, RawResponse
 from .protocol.models import approval_key_token
 from .protocol.retry import RetryPolicy
 from .ratelimit.base import RateLimiter
 from .ratelimit.shared import shared_rate_limiter
+from .reference import AsyncMarket, AsyncSymbols
 from .tokens import make_token_store
 from .tokens.managers import AsyncTokenManager
 from .tokens.store import APPROVAL_KEY, TokenStore
@@ -40,9 +54,21 @@ T = TypeVar("T")
 
 
 class AsyncKISRestClient(BaseKISClient):
-    """A KIS REST client for asyncio over one pooled :class:`httpx.AsyncClient`.
+    """A KIS REST client for asyncio over one pool of keep-alive connections.
 
-    Safe to share between tasks of one event loop. Use ``async with`` or call :meth:`aclose`.
+    Its own transport is an :mod:`aiohttp` session (see :mod:`._transport_async`), opened on
+    the first call; when a proxy from the environment (``HTTPS_PROXY``...) applies to KIS it
+    uses an :class:`httpx.AsyncClient` instead, which honours it. At most :data:`POOL_SIZE`
+    requests are in flight at once: a burst of thousands of tasks queues for a connection,
+    within each call's deadline, instead of failing in the pool.
+
+    ``http_client`` may be an :class:`httpx.AsyncClient`, for custom TLS, proxies or event
+    hooks: it is then used for every request, is yours to close, and its own timeouts apply
+    (the attempt deadline still bounds each exchange). Anything else raises
+    :class:`KISUsageError`.
+
+    Safe to share between tasks of one event loop (the loop of its first call). Use
+    ``async with`` or call :meth:`aclose`.
     """
 
     def __init__(
@@ -56,8 +82,10 @@ class AsyncKISRestClient(BaseKISClient):
         token_store: TokenStore | None = None,
     ) -> None:
         super().__init__(config, retry_policy=retry_policy, catalog=catalog)
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(timeout=self._timeout())
+        self._http_client = http_client  # the real key's client, if any, sends through it too
+        self._transport = _transport(self.config, http_client)
+        # Requests wait here, not in the pool, for one of its connections.
+        self._slots = asyncio.Semaphore(POOL_SIZE)
         self._rate_limiter = rate_limiter
         self.token_store = token_store if token_store is not None else make_token_store(self.config)
         self.tokens = self._create_token_manager()
@@ -67,6 +95,16 @@ class AsyncKISRestClient(BaseKISClient):
 
         self.approval_keys = AsyncTokenManager.from_config(
             self.config, issue_approval_key, store=self.token_store, kind=APPROVAL_KEY
+        )
+
+    def _make_real_client(self, config: KISConfig) -> AsyncKISRestClient:
+        # Its own rate limiter (KIS limits per key); the same token store (keyed per key).
+        return AsyncKISRestClient(
+            config,
+            http_client=self._http_client,
+            retry_policy=self.retry_policy,
+            catalog=self.catalog,
+            token_store=self.token_store,
         )
 
     def _create_token_manager(self) -> AsyncTokenManager:
@@ -113,6 +151,20 @@ class AsyncKISRestClient(BaseKISClient):
         :class:`KISAmbiguousOutcomeError`.
         """
         self._check_open()
+        route = self._real_route(method, url, api_id)
+        if route is not None:  # through the real key pair: see KISRestClient.make_request
+            return await self._real_client().make_request(
+                method,
+                route or None,
+                params,
+                tr_id=tr_id,
+                api_id=api_id,
+                variant=variant,
+                hashkey=hashkey,
+                tr_cont=tr_cont,
+                headers=headers,
+                deadline=deadline,
+            )
         ends_at = self._ends_at(deadline)
         request = self.build_request(
             method,
@@ -129,6 +181,8 @@ class AsyncKISRestClient(BaseKISClient):
     async def send(self, request: PreparedRequest, *, deadline: float | None = None) -> KISResponse:
         """Send a request from :meth:`build_request` (or :meth:`sign`); see
         :meth:`KISRestClient.send`."""
+        if self._built_for_real_key(request):
+            return await self._real_client().send(request, deadline=deadline)
         flow = self._call_flow(
             self._vetted(request), hashkey=False, ends_at=self._ends_at(deadline)
         )
@@ -138,6 +192,8 @@ class AsyncKISRestClient(BaseKISClient):
         self, request: PreparedRequest, *, deadline: float | None = None
     ) -> PreparedRequest:
         """A copy of the POST ``request`` carrying KIS's hashkey; see :meth:`KISRestClient.sign`."""
+        if self._built_for_real_key(request):
+            return await self._real_client().sign(request, deadline=deadline)
         return await self._run(self._sign_flow(self._vetted(request), self._ends_at(deadline)))
 
     def iter_pages(
@@ -156,6 +212,20 @@ class AsyncKISRestClient(BaseKISClient):
         """Every page of a paged inquiry, for ``async for``; see
         :meth:`KISRestClient.iter_pages` (``await pages.collect()``, ``pages.truncated``; a
         POST raises :class:`KISUsageError` here, before anything is sent)."""
+        self._check_open()
+        route = self._real_route(method, url, api_id)
+        if route is not None:
+            return self._real_client().iter_pages(
+                method,
+                route or None,
+                params,
+                tr_id=tr_id,
+                api_id=api_id,
+                variant=variant,
+                headers=headers,
+                max_pages=max_pages,
+                max_restarts=max_restarts,
+            )
         first, page_request, cursor = self._pager(
             method,
             url,
@@ -168,6 +238,49 @@ class AsyncKISRestClient(BaseKISClient):
             max_restarts=max_restarts,
         )
         return AsyncPages(self.send, first, page_request, cursor)
+
+    @cached_property
+    def answers(self) -> AsyncAnswers:
+        """Typed answers: quotes, order books, balances, charts, orders (:mod:`.answers`)."""
+        return AsyncAnswers(self)
+
+    async def quote(self, symbol: str, *, market: str | None = None) -> Quote:
+        """The price of ``symbol`` now, typed (see :meth:`.answers.Answers.quote`)."""
+        return await self.answers.quote(symbol, market=market)
+
+    async def balance(self) -> Balance:
+        """The domestic account, every page: holdings and cash (see ``answers.balance``)."""
+        return await self.answers.balance()
+
+    async def chart(
+        self,
+        symbol: str,
+        *,
+        interval: str = "1d",
+        start: datetime | date | None = None,
+        end: datetime | date | None = None,
+        count: int | None = None,
+        market: str | None = None,
+    ) -> Chart[Bar]:
+        """Bars of ``symbol``, oldest first (see :meth:`.answers.Answers.chart`)."""
+        return await self.answers.chart(
+            symbol, interval=interval, start=start, end=end, count=count, market=market
+        )
+
+    @cached_property
+    def market(self) -> AsyncMarket:
+        """The market calendar: holidays (fetched once a day), sessions, ``is_open``."""
+        return AsyncMarket(self)
+
+    @cached_property
+    def symbols(self) -> AsyncSymbols:
+        """KIS's symbol master files, cached on disk: look up by code or name."""
+        return AsyncSymbols(self)
+
+    @cached_property
+    def orders(self) -> AsyncOrders:
+        """Order helpers: buy, sell, pending, modify, cancel and reconcile (:mod:`.orders`)."""
+        return AsyncOrders(self)
 
     async def hashkey(self, body: Mapping[str, Any]) -> str:
         """KIS's hashkey (``HASH``) for ``body`` as this client would serialise it."""
@@ -199,8 +312,10 @@ class AsyncKISRestClient(BaseKISClient):
                 await self.revoke()
         finally:
             self._closed = True
-            if self._owns_http:
-                await self._http.aclose()
+            await self._transport.aclose()
+            real, self._real = self._real, None
+            if real is not None:
+                await real.aclose(revoke=revoke)
 
     async def __aenter__(self) -> AsyncKISRestClient:
         return self
@@ -249,47 +364,63 @@ class AsyncKISRestClient(BaseKISClient):
     async def _send(self, request: PreparedRequest, clock: AttemptClock) -> RawResponse:
         self._check_time_left(request, clock)
         started = time.perf_counter()
+        await self._take_slot(request, clock)
         sent_at = time.time()
-        failure: httpx.HTTPError | TimeoutError | None = None
         try:
-            async with asyncio.timeout(clock.left()):
-                raw = await self._receive(request, clock)
-        except (httpx.HTTPError, TimeoutError) as exc:  # TimeoutError: the attempt's deadline
-            failure = exc
+            if clock.left() < MIN_SEND_SECONDS:  # a slot freed just before the deadline
+                raise late_error(request, clock)
+            raw = await self._transport.send(request, clock)
+        except KISError as exc:
+            self._log(request, type(exc).__name__, time.perf_counter() - started)
+            raise
         except asyncio.CancelledError as cancelled:
             if request.is_order:
                 cancelled.add_note(self._log_cancelled_order(request, sent_at))
             raise
-        if failure is not None:
-            self._log(request, type(failure).__name__, time.perf_counter() - started)
-            error = self._failure(failure, request, clock)
-            del failure  # its frames hold h11's header lists, credentials included
-            raise error  # outside the except: nothing chained
+        finally:
+            self._slots.release()
         self._log(request, str(raw.status_code), time.perf_counter() - started)
         return raw
 
-    def _failure(
-        self, failure: httpx.HTTPError | TimeoutError, request: PreparedRequest, clock: AttemptClock
-    ) -> KISError:
-        if isinstance(failure, httpx.HTTPError):
-            return self._transport_error(failure, request, out_of_time=clock.ran_out())
-        return deadline_error(request, clock.seconds, "TimeoutError")
-
-    async def _receive(self, request: PreparedRequest, clock: AttemptClock) -> RawResponse:
-        response = await self._http.send(
-            self._http.build_request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                content=request.content or None,
-            ),
-            follow_redirects=False,
-            stream=True,
-        )
+    async def _take_slot(self, request: PreparedRequest, clock: AttemptClock) -> None:
+        """Wait for one of the pool's connections; a wait that outlasts the attempt's deadline
+        raises :class:`KISConnectError`: the request never left."""
+        slots = self._slots
+        if not slots.locked():
+            await slots.acquire()  # free: taken at once, without yielding to the loop
+            return
+        late = False
         try:
-            reader = self._reply_reader(request, response, clock)
-            async for chunk in response.aiter_bytes():
-                reader.add(chunk)
-            return reader.raw()
-        finally:
-            await response.aclose()
+            async with asyncio.timeout(clock.left()):
+                await slots.acquire()
+        except TimeoutError:
+            late = True
+        if late:
+            raise queued_error(request, clock)
+
+
+def _transport(config: KISConfig, http_client: object) -> AsyncTransport:
+    """The transport for ``http_client`` (see :class:`AsyncKISRestClient`)."""
+    if isinstance(http_client, httpx.AsyncClient):
+        return AsyncHttpxTransport(http_client, config.max_reply_bytes, owned=False)
+    if http_client is not None:
+        hint = (
+            "; an httpx.Client goes with KISRestClient"
+            if isinstance(http_client, httpx.Client)
+            else ""
+        )
+        raise KISUsageError(
+            f"http_client must be an httpx.AsyncClient (for proxies, custom TLS or event "
+            f"hooks), not {type(http_client).__name__}{hint}"
+        )
+    if environment_proxy(config.rest_base_url):
+        timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
+        return AsyncHttpxTransport(
+            httpx.AsyncClient(timeout=timeout), config.max_reply_bytes, owned=True
+        )
+    return AiohttpTransport(
+        connect_timeout=config.connect_timeout,
+        read_timeout=config.timeout,
+        max_reply_bytes=config.max_reply_bytes,
+        pool_size=POOL_SIZE,
+    )

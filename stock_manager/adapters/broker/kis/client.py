@@ -9,29 +9,41 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterable, Mapping
-from contextvars import ContextVar
-from ssl import SSLContext
+from collections.abc import Mapping
+from datetime import date, datetime
+from functools import cached_property
 from types import TracebackType
 from typing import Any, TypeVar
 
-import httpcore
 import httpx
 
-from ._attempt import AttemptClock
+from ._attempt import (
+    MIN_SEND_SECONDS,
+    POOL_SIZE,
+    AttemptClock,
+    Transport,
+    late_error,
+    queued_error,
+)
 from ._base import BaseKISClient
 from ._drive import Effect, Sleep, run
 from ._flow import AcquireBudget, DropToken, Flow, GetToken, Send
 from ._pages import Pages
+from ._transport_httpx import HttpxTransport, bounded_client, environment_proxy
+from ._transport_sync import HTTPTransport
+from .answers import Answers, Balance, Bar, Chart, Quote
 from .catalog import Catalog
 from .config import KISConfig
-from .errors import KISConfigError
+from .errors import KISError, KISUsageError
+from .orders import Orders
 from .protocol import AccessToken, KISResponse, PreparedRequest, RawResponse
 from .protocol.models import approval_key_token
 from .protocol.retry import RetryPolicy
 from .ratelimit.base import RateLimiter
 from .ratelimit.shared import shared_rate_limiter
+from .reference import Market, Symbols
 from .tokens import make_token_store
 from .tokens.managers import TokenManager
 from .tokens.store import APPROVAL_KEY, TokenStore
@@ -42,12 +54,18 @@ T = TypeVar("T")
 
 
 class KISRestClient(BaseKISClient):
-    """A thread-safe KIS REST client over one pooled :class:`httpx.Client`.
+    """A thread-safe KIS REST client over one pool of keep-alive connections.
 
-    Pass ``http_client`` for proxies or custom TLS (it is then yours to close, and its own
-    timeouts apply). Use it as a context manager or call :meth:`close`. On a client of your own
-    the attempt deadline is checked only between body chunks: its sockets are not wrapped, so
-    a connect or a single read may last its own timeouts, however long the deadline.
+    Its own transport is the standard library's ``http.client`` (see :mod:`._transport_sync`);
+    when a proxy from the environment (``HTTPS_PROXY``...) applies to KIS it uses an
+    :class:`httpx.Client` instead, which honours it. At most :data:`POOL_SIZE` requests are in
+    flight at once; more threads queue for a connection, within their deadline.
+
+    ``http_client`` may be an :class:`httpx.Client`, for custom TLS, proxies or event hooks: it
+    is then used for every request, is yours to close, and its own timeouts apply. On such a
+    client the attempt deadline is checked only between body chunks (its sockets are not
+    wrapped), so a connect or a single read may last its own timeouts. Anything else raises
+    :class:`KISUsageError`. Use the client as a context manager or call :meth:`close`.
     """
 
     def __init__(
@@ -61,8 +79,10 @@ class KISRestClient(BaseKISClient):
         token_store: TokenStore | None = None,
     ) -> None:
         super().__init__(config, retry_policy=retry_policy, catalog=catalog)
-        self._owns_http = http_client is None
-        self._http = http_client or _bounded_client(self._timeout())
+        self._http_client = http_client  # the real key's client, if any, sends through it too
+        self._transport = _transport(self.config, http_client)
+        # Requests wait here, not in the pool, for one of its connections.
+        self._slots = threading.BoundedSemaphore(POOL_SIZE)
         self._rate_limiter = rate_limiter
         # Tokens and approval keys are shared through the store (a file by default) with every
         # client of the same app key, in this process and others; see tokens/managers.py.
@@ -73,6 +93,16 @@ class KISRestClient(BaseKISClient):
             lambda: approval_key_token(self._run(self._approval_flow())),
             store=self.token_store,
             kind=APPROVAL_KEY,
+        )
+
+    def _make_real_client(self, config: KISConfig) -> KISRestClient:
+        # Its own rate limiter (KIS limits per key); the same token store (keyed per key).
+        return KISRestClient(
+            config,
+            http_client=self._http_client,
+            retry_policy=self.retry_policy,
+            catalog=self.catalog,
+            token_store=self.token_store,
         )
 
     def _create_token_manager(self) -> TokenManager:
@@ -124,10 +154,28 @@ class KISRestClient(BaseKISClient):
         access token (up to ``token_max_wait``, shared with other clients of the key) and the
         rate limiter's wait for a permit. An order whose reply does not come in time raises
         :class:`KISAmbiguousOutcomeError`: it may have been executed. Never retry an order on a
-        timeout of your own (a thread join, ``asyncio.wait_for``): check the order history
-        (``inquire-daily-ccld``) first, or pass ``deadline=`` to get that error instead.
+        timeout of your own (a thread join, ``asyncio.wait_for``): reconcile it first
+        (``client.orders.reconcile``), or pass ``deadline=`` to get that error instead.
+
+        On a paper config, an API only the real domain offers goes through the config's real
+        key pair when it has one (never an order or a call taking an account: see
+        :mod:`._routing`); else :class:`KISPaperTradingUnsupportedError` says why, unsent.
         """
         self._check_open()
+        route = self._real_route(method, url, api_id)
+        if route is not None:
+            return self._real_client().make_request(
+                method,
+                route or None,
+                params,
+                tr_id=tr_id,
+                api_id=api_id,
+                variant=variant,
+                hashkey=hashkey,
+                tr_cont=tr_cont,
+                headers=headers,
+                deadline=deadline,
+            )
         ends_at = self._ends_at(deadline)
         request = self.build_request(
             method,
@@ -148,6 +196,8 @@ class KISRestClient(BaseKISClient):
         does; an order is sent at most once per call (a lost reply raises
         :class:`KISAmbiguousOutcomeError`). ``deadline`` as in :meth:`make_request`.
         """
+        if self._built_for_real_key(request):
+            return self._real_client().send(request, deadline=deadline)
         return self._run(
             self._call_flow(self._vetted(request), hashkey=False, ends_at=self._ends_at(deadline))
         )
@@ -155,6 +205,8 @@ class KISRestClient(BaseKISClient):
     def sign(self, request: PreparedRequest, *, deadline: float | None = None) -> PreparedRequest:
         """A copy of the POST ``request`` carrying KIS's hashkey for its body (asked of KIS:
         a call of its own, so a step of its own). A GET raises :class:`KISUsageError`."""
+        if self._built_for_real_key(request):
+            return self._real_client().sign(request, deadline=deadline)
         return self._run(self._sign_flow(self._vetted(request), self._ends_at(deadline)))
 
     def iter_pages(
@@ -199,7 +251,24 @@ class KISRestClient(BaseKISClient):
                 # starts; stop when a call adds nothing older.
                 oldest = page[-1]["stck_cntg_hour"] if page else ""
                 hour = oldest if oldest and oldest < hour else ""
+
+        An API only the real domain offers is paged through the real key, as in
+        :meth:`make_request`.
         """
+        self._check_open()
+        route = self._real_route(method, url, api_id)
+        if route is not None:
+            return self._real_client().iter_pages(
+                method,
+                route or None,
+                params,
+                tr_id=tr_id,
+                api_id=api_id,
+                variant=variant,
+                headers=headers,
+                max_pages=max_pages,
+                max_restarts=max_restarts,
+            )
         first, page_request, cursor = self._pager(
             method,
             url,
@@ -212,6 +281,49 @@ class KISRestClient(BaseKISClient):
             max_restarts=max_restarts,
         )
         return Pages(self.send, first, page_request, cursor)
+
+    @cached_property
+    def answers(self) -> Answers:
+        """Typed answers: quotes, order books, balances, charts, orders (:mod:`.answers`)."""
+        return Answers(self)
+
+    def quote(self, symbol: str, *, market: str | None = None) -> Quote:
+        """The price of ``symbol`` now, typed (see :meth:`.answers.Answers.quote`)."""
+        return self.answers.quote(symbol, market=market)
+
+    def balance(self) -> Balance:
+        """The domestic account, every page: holdings and cash (see ``answers.balance``)."""
+        return self.answers.balance()
+
+    def chart(
+        self,
+        symbol: str,
+        *,
+        interval: str = "1d",
+        start: datetime | date | None = None,
+        end: datetime | date | None = None,
+        count: int | None = None,
+        market: str | None = None,
+    ) -> Chart[Bar]:
+        """Bars of ``symbol``, oldest first (see :meth:`.answers.Answers.chart`)."""
+        return self.answers.chart(
+            symbol, interval=interval, start=start, end=end, count=count, market=market
+        )
+
+    @cached_property
+    def market(self) -> Market:
+        """The market calendar: holidays (fetched once a day), sessions, ``is_open``."""
+        return Market(self)
+
+    @cached_property
+    def symbols(self) -> Symbols:
+        """KIS's symbol master files, cached on disk: look up by code or name."""
+        return Symbols(self)
+
+    @cached_property
+    def orders(self) -> Orders:
+        """Order helpers: buy, sell, pending, modify, cancel and reconcile (:mod:`.orders`)."""
+        return Orders(self)
 
     def hashkey(self, body: Mapping[str, Any]) -> str:
         """KIS's hashkey (``HASH``) for ``body`` as this client would serialise it."""
@@ -243,8 +355,11 @@ class KISRestClient(BaseKISClient):
                 self.revoke()
         finally:
             self._closed = True
-            if self._owns_http:
-                self._http.close()
+            self._transport.close()
+            with self._real_lock:
+                real, self._real = self._real, None
+            if real is not None:
+                real.close(revoke=revoke)
 
     def __enter__(self) -> KISRestClient:
         return self
@@ -293,133 +408,42 @@ class KISRestClient(BaseKISClient):
     def _send(self, request: PreparedRequest, clock: AttemptClock) -> RawResponse:
         self._check_time_left(request, clock)
         started = time.perf_counter()
-        failure: httpx.HTTPError | None = None
-        bound = _ATTEMPT_ENDS_AT.set(clock.ends_at)  # read by _BoundedStream on every I/O
+        if not self._slots.acquire(timeout=clock.left()):
+            raise queued_error(request, clock)
         try:
-            raw = self._receive(request, clock)
-        except httpx.HTTPError as exc:
-            failure = exc
+            if clock.left() < MIN_SEND_SECONDS:  # a slot freed just before the deadline
+                raise late_error(request, clock)
+            raw = self._transport.send(request, clock)
+        except KISError as exc:
+            self._log(request, type(exc).__name__, time.perf_counter() - started)
+            raise
         finally:
-            _ATTEMPT_ENDS_AT.reset(bound)
-        if failure is not None:
-            self._log(request, type(failure).__name__, time.perf_counter() - started)
-            error = self._transport_error(failure, request, out_of_time=clock.ran_out())
-            del failure  # its frames hold h11's header lists, credentials included
-            raise error  # outside the except: nothing chained
+            self._slots.release()
         self._log(request, str(raw.status_code), time.perf_counter() - started)
         return raw
 
-    def _receive(self, request: PreparedRequest, clock: AttemptClock) -> RawResponse:
-        response = self._http.send(
-            self._http.build_request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                content=request.content or None,
-            ),
-            follow_redirects=False,
-            stream=True,
+
+def _transport(config: KISConfig, http_client: object) -> Transport:
+    """The transport for ``http_client`` (see :class:`KISRestClient`)."""
+    if isinstance(http_client, httpx.Client):
+        return HttpxTransport(http_client, config.max_reply_bytes, owned=False)
+    if http_client is not None:
+        hint = (
+            "; an httpx.AsyncClient goes with AsyncKISRestClient"
+            if isinstance(http_client, httpx.AsyncClient)
+            else ""
         )
-        try:
-            reader = self._reply_reader(request, response, clock)
-            for chunk in response.iter_bytes():
-                reader.add(chunk)
-            return reader.raw()
-        finally:
-            response.close()
-
-
-# The monotonic time at which the current thread's attempt must end. No default: our sockets
-# are only used inside _send, which sets it; anything else is a bug that must not go unbounded.
-_ATTEMPT_ENDS_AT: ContextVar[float] = ContextVar("kis_attempt_ends_at")
-
-
-def _within_attempt(timeout: float | None, late: type[Exception]) -> float:
-    """``timeout`` cut to what is left of the attempt; ``late`` once nothing is left.
-
-    httpx has no overall deadline: its read timeout restarts with every byte, so a server that
-    trickles a byte a second (or ``100 Continue`` a second) would hold a call forever.
-    """
-    left = _ATTEMPT_ENDS_AT.get() - time.monotonic()
-    if left <= 0:
-        raise late("the attempt's deadline has passed")
-    return left if timeout is None else min(timeout, left)
-
-
-class _BoundedStream(httpcore.NetworkStream):
-    """A socket stream whose every read and write ends by the attempt's deadline."""
-
-    def __init__(self, stream: httpcore.NetworkStream) -> None:
-        self._stream = stream
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, _within_attempt(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _within_attempt(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(
-        self,
-        ssl_context: SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        bounded = _within_attempt(timeout, httpcore.ConnectTimeout)
-        return _BoundedStream(self._stream.start_tls(ssl_context, server_hostname, bounded))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class _BoundedBackend(httpcore.NetworkBackend):
-    """httpcore's socket backend, handing out :class:`_BoundedStream` connections."""
-
-    def __init__(self, backend: httpcore.NetworkBackend) -> None:
-        self._backend = backend
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        bounded = _within_attempt(timeout, httpcore.ConnectTimeout)
-        stream = self._backend.connect_tcp(host, port, bounded, local_address, socket_options)
-        return _BoundedStream(stream)
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        bounded = _within_attempt(timeout, httpcore.ConnectTimeout)
-        return _BoundedStream(self._backend.connect_unix_socket(path, bounded, socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)
-
-
-def _bounded_client(timeout: httpx.Timeout) -> httpx.Client:
-    """An httpx client (environment proxies included) whose sockets keep the attempt deadline.
-
-    httpx offers no public hook for the network backend, so the pools' backend is wrapped in
-    place. Should a new httpx rename what this reaches for, construction fails (every client
-    test with it) rather than the deadline silently not applying.
-    """
-    client = httpx.Client(timeout=timeout)
-    for transport in (client._transport, *client._mounts.values()):
-        if transport is None:  # a mount that disables proxying for some hosts: nothing to wrap
-            continue
-        pool = getattr(transport, "_pool", None)
-        if pool is None or not hasattr(pool, "_network_backend"):
-            client.close()
-            raise KISConfigError(
-                f"this httpx ({httpx.__version__}) has no {type(transport).__name__}._pool."
-                "_network_backend to bound: the attempt deadline cannot be kept; pin the httpx "
-                "version stock_manager supports"
-            )
-        pool._network_backend = _BoundedBackend(pool._network_backend)
-    return client
+        raise KISUsageError(
+            f"http_client must be an httpx.Client (for proxies, custom TLS or event hooks), "
+            f"not {type(http_client).__name__}{hint}"
+        )
+    if environment_proxy(config.rest_base_url):
+        timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
+        return HttpxTransport(bounded_client(timeout), config.max_reply_bytes, owned=True)
+    return HTTPTransport(
+        config.rest_base_url,
+        connect_timeout=config.connect_timeout,
+        read_timeout=config.timeout,
+        max_reply_bytes=config.max_reply_bytes,
+        pool_size=POOL_SIZE,
+    )

@@ -4,11 +4,25 @@ Keyword arguments win over environment variables, which win over ``.env``. Every
 variable is ``KIS_`` plus the field name in capitals, except the two credentials, which are
 ``KIS_APP_KEY`` and ``KIS_APP_SECRET`` for the fields ``kis_app_key`` and ``kis_app_secret``.
 
-A ``.env`` file in the working directory may name the server (``base_url``) and Redis
-(``redis_url``) only for credentials it holds too: with the app key or secret from the environment
-or arguments, a ``base_url`` or ``redis_url`` from ``.env`` raises :class:`KISConfigError`, so a
-``.env`` that came with a checkout cannot send your credentials elsewhere. A ``base_url`` that is
-neither a KIS domain nor a loopback address is named in a warning.
+A ``.env`` file in the working directory may name the servers (``base_url``, ``websocket_url``)
+and Redis (``redis_url``) only for credentials it holds too: with the app key or secret from the
+environment or arguments, one of them from ``.env`` raises :class:`KISConfigError`, so a ``.env``
+that came with a checkout cannot send your credentials (or the approval key made from them)
+elsewhere. A ``base_url`` or ``websocket_url`` that is neither KIS's nor a loopback address is
+named in a warning.
+
+``websocket_url`` (``KIS_WEBSOCKET_URL``) is the realtime websocket; unset, the KIS endpoint of
+the environment (:attr:`KISConfig.realtime_url`). ``hts_id`` (``KIS_HTS_ID``) is the user's HTS
+login ID, the key of fill-notice subscriptions: not a secret (KIS sends it back in every notice),
+but it names a KIS login, so reprs and dumps show its first characters only, as for the app key.
+
+A paper config may also hold the user's real key pair: ``real_app_key`` / ``real_app_secret``
+(``KIS_REAL_APP_KEY`` / ``KIS_REAL_APP_SECRET``), with ``real_base_url`` (``KIS_REAL_BASE_URL``,
+unset: KIS's real domain) and ``real_account_no`` (``KIS_REAL_ACCOUNT_NO``, optional). The
+clients send through it only the calls a paper key cannot make (market data KIS offers only on
+the real domain), never an order or an account inquiry (see :mod:`._routing`);
+:meth:`KISConfig.real_key_config` is that pair's own config. On a real config the pair is unused.
+:meth:`KISConfig.from_kis_devlp` reads KIS's own ``kis_devlp.yaml`` (:mod:`._kis_devlp`).
 
 A missing app key or secret is not an error here, so that ``KISConfig()`` serves catalog look-ups
 (``get_tr_id``) without credentials; the client raises :class:`KISConfigError` the first time a
@@ -22,6 +36,7 @@ request needs them. Every other invalid value raises :class:`KISConfigError` at 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -52,13 +67,29 @@ from ._config_checks import (
     field_sources,
     is_host,
     is_kis_or_loopback,
+    is_loopback_host,
     missing,
     refuse_hidden_characters,
 )
+from ._kis_devlp import config_values
 from .errors import KISConfigError
 from .redaction import fingerprint, logger
 
-__all__ = ["KIS_DOMAINS", "MIN_SHARED_RATE", "KISConfig", "domain_digest"]
+__all__ = [
+    "KIS_DOMAINS",
+    "KIS_WEBSOCKETS",
+    "MIN_SHARED_RATE",
+    "KISConfig",
+    "check_hts_id",
+    "domain_digest",
+    "normalise_account_no",
+]
+
+#: KIS's realtime websocket per environment: plain ws:// (KIS offers no TLS endpoint).
+KIS_WEBSOCKETS: dict[str, str] = {
+    "real": "ws://ops.koreainvestment.com:21000",
+    "paper": "ws://ops.koreainvestment.com:31000",
+}
 
 _DEFAULT_RATE = {"real": 20.0, "paper": 2.0}
 _ACCOUNT_RE = re.compile(r"^([0-9]{8})-?([0-9]{2})$")  # ASCII digits only: \d takes any script
@@ -79,16 +110,42 @@ _MAX_RETRIES = 100
 
 # Credentials go only to destinations named by a source at least as trusted as theirs: a .env in
 # the working directory may come with a checkout, the environment and arguments come from the user.
-_DESTINATION_FIELDS = ("base_url", "redis_url")
-_CREDENTIAL_FIELDS = ("kis_app_key", "kis_app_secret", "personalseckey")
+_DESTINATION_FIELDS = ("base_url", "websocket_url", "redis_url", "real_base_url")
+_CREDENTIAL_FIELDS = (
+    "kis_app_key",
+    "kis_app_secret",
+    "personalseckey",
+    "real_app_key",
+    "real_app_secret",
+)
 # KIS app secrets are about 180 characters; a much shorter one is a truncated paste or a test
 # value, and a short secret can only be masked where it stands alone (see redaction).
 _PLAUSIBLE_SECRET_LENGTH = 16
+# KIS HTS IDs are short login names (letters and digits); anything else would only come back
+# from KIS as a dropped connection, with no reply to say why.
+_HTS_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 
 
 def domain_digest(base_url: str) -> str:
     """12 hex digits naming a REST domain in cache and Redis keys (a URL has no safe name)."""
     return hashlib.sha256(base_url.encode()).hexdigest()[:12]
+
+
+def normalise_account_no(value: str) -> str:
+    """``value`` as ``NNNNNNNN-NN``; :class:`ValueError` (never quoting it) if it is not one."""
+    match = _ACCOUNT_RE.match(value.strip())
+    if not match:
+        raise ValueError("must be 8 digits, a dash and 2 digits")
+    return f"{match.group(1)}-{match.group(2)}"
+
+
+def check_hts_id(value: str) -> str:
+    """``value`` if it can be an HTS login ID, else :class:`ValueError` saying what can."""
+    if not _HTS_ID_RE.match(value):
+        raise ValueError(
+            "hts_id (KIS_HTS_ID) must be the HTS login ID: 1 to 32 letters, digits, '_', '.' or '-'"
+        )
+    return value
 
 
 class KISConfig(BaseSettings):
@@ -113,6 +170,8 @@ class KISConfig(BaseSettings):
     environment: Literal["paper", "real"] = "paper"
     custtype: Literal["P", "B"] = "P"
     base_url: str | None = None
+    websocket_url: str | None = None
+    hts_id: str | None = None
     account_no: str | None = None
 
     personalseckey: SecretStr | None = None
@@ -146,6 +205,14 @@ class KISConfig(BaseSettings):
     redis_probe_interval: float = Field(default=5.0, gt=0, le=_DAY)
     # A token issuance lease; renewed while its holder lives, so this is what a crash costs.
     redis_lease_ttl: float = Field(default=10.0, gt=0, le=_DAY)
+
+    # The user's real key pair, on a paper config: the calls a paper key cannot make go
+    # through it (see the module's docstring). KIS limits and tokens are per key and domain,
+    # so it gets its own token and budget (real_key_config()).
+    real_app_key: str | None = None
+    real_app_secret: SecretStr | None = None
+    real_base_url: str | None = None
+    real_account_no: str | None = None
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -188,17 +255,31 @@ class KISConfig(BaseSettings):
 
     def _warn_about_doubtful_values(self) -> None:
         # Once per config, when it is built: the value itself is never logged.
-        secret = self.kis_app_secret.get_secret_value() if self.kis_app_secret else ""
-        if 0 < len(secret) < _PLAUSIBLE_SECRET_LENGTH:
+        for name, value in (
+            ("kis_app_secret", self.kis_app_secret),
+            ("real_app_secret", self.real_app_secret),
+        ):
+            secret = value.get_secret_value() if value else ""
+            if 0 < len(secret) < _PLAUSIBLE_SECRET_LENGTH:
+                logger.warning(
+                    "%s (%s) is implausibly short (a KIS app secret is about 180 "
+                    "characters): check that it is complete",
+                    name,
+                    env_var(name),
+                )
+        for name, url in (("base_url", self.base_url), ("real_base_url", self.real_base_url)):
+            if url and not is_kis_or_loopback(url):
+                logger.warning(
+                    "%s %s is neither a KIS domain nor a loopback address: the app key and "
+                    "secret will be sent there",
+                    name,
+                    url,
+                )
+        if self.websocket_url and not _is_kis_or_loopback_websocket(self.websocket_url):
             logger.warning(
-                "kis_app_secret (KIS_APP_SECRET) is implausibly short (a KIS app secret is "
-                "about 180 characters): check that it is complete"
-            )
-        if self.base_url and not is_kis_or_loopback(self.base_url):
-            logger.warning(
-                "base_url %s is neither a KIS domain nor a loopback address: the app key and "
-                "secret will be sent there",
-                self.base_url,
+                "websocket_url %s is neither KIS's websocket nor a loopback address: the "
+                "approval key will be sent there",
+                self.websocket_url,
             )
 
     # -- normalisation -------------------------------------------------------------------------
@@ -220,7 +301,12 @@ class KISConfig(BaseSettings):
         "ip_addr",
         "mac_address",
         "base_url",
+        "websocket_url",
+        "hts_id",
         "account_no",
+        "real_app_key",
+        "real_base_url",
+        "real_account_no",
         "rate_limit_per_second",
         "request_deadline",
         "token_cache_dir",
@@ -233,7 +319,9 @@ class KISConfig(BaseSettings):
             return value or None
         return value
 
-    @field_validator("kis_app_secret", "personalseckey", "redis_url", mode="before")
+    @field_validator(
+        "kis_app_secret", "personalseckey", "redis_url", "real_app_secret", mode="before"
+    )
     @classmethod
     def _blank_secret_is_unset(cls, value: Any) -> Any:
         # KIS secrets never hold whitespace: a stray newline from a .env or a paste would only
@@ -272,6 +360,48 @@ class KISConfig(BaseSettings):
             raise ValueError("must name a valid host name or IP address")
         return value.rstrip("/")
 
+    @field_validator("real_base_url")
+    @classmethod
+    def _check_real_base_url(cls, value: str | None) -> str | None:
+        # describe() names only the fields it knows: this one names itself.
+        try:
+            return cls._check_base_url(value)
+        except ValueError as exc:
+            raise ValueError(f"real_base_url (KIS_REAL_BASE_URL) {exc}") from None
+
+    @field_validator("websocket_url")
+    @classmethod
+    def _check_websocket_url(cls, value: str | None) -> str | None:
+        # The field is named in each message: describe() adds names only for fields it knows.
+        # No message quotes the value.
+        if value is None:
+            return None
+        name = "websocket_url (KIS_WEBSOCKET_URL)"
+        try:
+            refuse_hidden_characters(value)
+        except ValueError as exc:
+            raise ValueError(f"{name} {exc}") from None
+        parts = urlsplit(value)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise ValueError(f"{name} must be a ws:// or wss:// URL with a host")
+        if "@" in parts.netloc:
+            raise ValueError(f"{name} must not contain a user name or password")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{name} must not have a query or fragment")
+        try:
+            _ = parts.port
+        except ValueError:
+            raise ValueError(f"{name} has a port outside 0-65535") from None
+        host = parts.hostname
+        if not host.isascii() or not is_host(host):
+            raise ValueError(f"{name} must name a valid ASCII host name or IP address")
+        return value.rstrip("/")
+
+    @field_validator("hts_id")
+    @classmethod
+    def _check_hts_id(cls, value: str | None) -> str | None:
+        return None if value is None else check_hts_id(value)
+
     @field_validator("redis_url")
     @classmethod
     def _check_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
@@ -289,12 +419,31 @@ class KISConfig(BaseSettings):
     @field_validator("account_no")
     @classmethod
     def _check_account_no(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        match = _ACCOUNT_RE.match(value)
-        if not match:
-            raise ValueError("must be 8 digits, a dash and 2 digits")
-        return f"{match.group(1)}-{match.group(2)}"
+        return None if value is None else normalise_account_no(value)
+
+    @field_validator("real_account_no")
+    @classmethod
+    def _check_real_account_no(cls, value: str | None) -> str | None:
+        try:
+            return None if value is None else normalise_account_no(value)
+        except ValueError as exc:
+            raise ValueError(f"real_account_no (KIS_REAL_ACCOUNT_NO) {exc}") from None
+
+    @model_validator(mode="after")
+    def _check_real_pair(self) -> KISConfig:
+        if (self.real_app_key is None) != (self.real_app_secret is None):
+            raise ValueError(
+                "real_app_key (KIS_REAL_APP_KEY) and real_app_secret (KIS_REAL_APP_SECRET) go "
+                "together: set both (your real key pair) or neither"
+            )
+        if self.real_app_key is not None and self.real_app_key == self.kis_app_key:
+            # KIS issues paper and real keys separately: one key cannot be both, and sending a
+            # paper key to the real domain would only come back as EGW00103.
+            raise ValueError(
+                "real_app_key (KIS_REAL_APP_KEY) is the same key as kis_app_key (KIS_APP_KEY): "
+                "the real pair is the one KIS issued for the real (실전투자) domain"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_shared_rate(self) -> KISConfig:
@@ -336,6 +485,12 @@ class KISConfig(BaseSettings):
         return self.base_url or KIS_DOMAINS[self.environment]
 
     @property
+    def realtime_url(self) -> str:
+        """Where the realtime websocket connects: ``websocket_url`` if set, else KIS's websocket
+        of the environment (ws://ops.koreainvestment.com:21000 real, :31000 paper)."""
+        return self.websocket_url or KIS_WEBSOCKETS[self.environment]
+
+    @property
     def attempt_deadline(self) -> float:
         """Wall-clock seconds one attempt may take, end to end: ``request_deadline``, else the
         connect timeout plus twice the read timeout (a slow but steady reply fits; a trickle
@@ -346,6 +501,72 @@ class KISConfig(BaseSettings):
     def requests_per_second(self) -> float:
         """The request budget: ``rate_limit_per_second``, else 20 on real and 2 on paper."""
         return self.rate_limit_per_second or _DEFAULT_RATE[self.environment]
+
+    @property
+    def has_real_key(self) -> bool:
+        """True on a paper config holding a real key pair: the calls only the real domain
+        offers (market data) then go through it (see :meth:`real_key_config`)."""
+        return self.is_paper and self.real_app_key is not None and self.real_app_secret is not None
+
+    def real_key_config(self) -> KISConfig:
+        """The config of the real key pair: environment ``real``, the real key and secret,
+        ``real_base_url`` (else KIS's real domain), ``real_account_no`` (may be None), KIS's
+        real rate limit (the paper budget is another key's), no websocket override; the rest
+        (timeouts, token store, Redis, HTS ID) as here. :class:`KISConfigError` without a pair.
+
+        Tokens and rate-limit budgets are keyed by app key and domain, so its token and budget
+        are its own. The clients use it only for calls that take no account; a program that
+        builds a client from it deliberately holds a real-account client.
+        """
+        if not self.has_real_key:
+            where = "a paper config" if self.is_paper else "a real config (its own key is real)"
+            raise KISConfigError(
+                f"no real key pair to use on {where}: set KIS_REAL_APP_KEY and "
+                "KIS_REAL_APP_SECRET on a paper config"
+            )
+        return self.model_copy(
+            update={
+                "environment": "real",
+                "kis_app_key": self.real_app_key,
+                "kis_app_secret": self.real_app_secret,
+                "base_url": self.real_base_url,
+                "websocket_url": None,
+                "account_no": self.real_account_no,
+                "rate_limit_per_second": None,
+                "real_app_key": None,
+                "real_app_secret": None,
+                "real_base_url": None,
+                "real_account_no": None,
+            }
+        )
+
+    @classmethod
+    def from_kis_devlp(
+        cls,
+        path: str | os.PathLike[str],
+        env: Literal["prod", "vps", "real", "paper"] = "prod",
+        *,
+        product: str | None = None,
+        **overrides: Any,
+    ) -> KISConfig:
+        """A config from KIS's own ``kis_devlp.yaml`` (the official samples' config file).
+
+        ``env`` is KIS's ``svr``: ``"prod"`` (or ``"real"``) for 실전투자, ``"vps"`` (or
+        ``"paper"``) for 모의투자; ``product`` is the account product code (else ``my_prod``,
+        else ``"01"``), which picks the account as KIS's samples do. On paper, the file's real
+        pair (``my_app``/``my_sec``) becomes the real pair here, for the market data only the
+        real domain offers. Keyword ``overrides`` are KISConfig arguments and win over the
+        file; ``KIS_*`` variables fill what neither sets. Every field used and the mapping are
+        in :mod:`._kis_devlp`. Errors (:class:`KISConfigError`) name the file and the key,
+        never a value; the secrets become :class:`SecretStr`.
+        """
+        values, origin = config_values(path, env, product)
+        values.update(overrides)
+        try:
+            return cls(**values)
+        except KISConfigError as exc:
+            values.clear()
+            raise KISConfigError(f"{origin}: {exc}") from None
 
     @property
     def app_key(self) -> str:
@@ -382,14 +603,20 @@ class KISConfig(BaseSettings):
         cano, _, product = self.account_no.partition("-")
         return cano, product
 
-    @field_serializer("kis_app_key")
+    @field_serializer("kis_app_key", "hts_id", "real_app_key")
     def _dump_app_key(self, value: str | None) -> str | None:
         # Dumps show what the repr shows; `config.app_key` still gives the key itself.
         return app_key_preview(value)
 
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
-            if name == "kis_app_key":
+            if name in ("kis_app_key", "hts_id", "real_app_key"):
                 yield name, app_key_preview(value)
             else:
                 yield name, value
+
+
+def _is_kis_or_loopback_websocket(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").removesuffix(".").lower()
+    kis_hosts = {urlsplit(u).hostname for u in KIS_WEBSOCKETS.values()}
+    return host in kis_hosts or is_loopback_host(host)

@@ -152,7 +152,10 @@ class KISAmbiguousOutcomeError(KISError):
         body: Mapping[str, Any] | None = None,
         tr_id: str | None = None,
         path: str | None = None,
-        hint: str = ("check the order history (inquire-daily-ccld) before sending the order again"),
+        hint: str = (
+            "client.orders.reconcile(error) finds it in KIS's order history (or says KIS has "
+            "none) before you send the order again"
+        ),
     ) -> None:
         super().__init__(f"{message}; {hint}")
         self.body = dict(body) if body is not None else None

@@ -140,7 +140,12 @@ def _param(entry: Mapping[str, Any]) -> Param:
 def _block(entry: Mapping[str, Any]) -> Block:
     # Fields are stored as [name, name_ko, type, length, description] rows to keep the data small.
     fields = tuple(Field(*row) for row in entry.get("fields", ()))
-    return Block(name=entry["name"], shape=entry.get("shape", "object"), fields=fields)
+    return Block(
+        name=entry["name"],
+        shape=entry.get("shape", "object"),
+        fields=fields,
+        documented_width=entry.get("documented_width"),
+    )
 
 
 def _spec(entry: Mapping[str, Any]) -> ApiSpec:

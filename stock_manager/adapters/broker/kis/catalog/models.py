@@ -70,6 +70,9 @@ class Block:
     name: str
     shape: Literal["object", "array"]
     fields: tuple[Field, ...] = ()
+    #: For a realtime record widened past KIS's documentation (H0STASP0: 62 live, 59
+    #: documented): the documented width, the narrowest record KIS may send. None: all fields.
+    documented_width: int | None = None
 
 
 @dataclass(frozen=True)

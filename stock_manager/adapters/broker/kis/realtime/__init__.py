@@ -1,4 +1,9 @@
-"""The realtime (websocket) client's sans-I/O core.
+"""The realtime (websocket) client: :class:`KISRealtimeClient` (sync, :mod:`.client`) and
+:class:`AsyncKISRealtimeClient` (asyncio, :mod:`.aio`), shells over a sans-I/O core; their
+reconnect policy is :class:`ReconnectPolicy` (:mod:`.backoff`). With ``redis_url`` configured
+they share one KIS session among processes through Redis (:mod:`.shared`, :class:`SharedPolicy`).
+
+The core:
 
 Text frames in, control replies, records and keep-alive answers out; the subscription registry
 with KIS's 41-pair cap; AES-256-CBC decryption of fill and order notices. No sockets, no
@@ -20,6 +25,9 @@ threads, no event loop, no clock: the sync and async shells drive :class:`Realti
 
 from __future__ import annotations
 
+from .aio import AsyncKISRealtimeClient
+from .backoff import ReconnectPolicy
+from .client import KISRealtimeClient
 from .crypto import NoticeCipher
 from .events import ErrorEvent, Event, Pong
 from .frames import ControlReply, ReplyKind
@@ -27,21 +35,27 @@ from .layouts import Layout, RealtimeCatalog
 from .protocol import ApprovalKeySource, RealtimeProtocol
 from .records import Record
 from .registry import KIS_MAX_REGISTRATIONS, Pair, Registration, State
+from .shared import SharedKeys, SharedPolicy
 
 __all__ = [
     "KIS_MAX_REGISTRATIONS",
     "ApprovalKeySource",
+    "AsyncKISRealtimeClient",
     "ControlReply",
     "ErrorEvent",
     "Event",
+    "KISRealtimeClient",
     "Layout",
     "NoticeCipher",
     "Pair",
     "Pong",
     "RealtimeCatalog",
     "RealtimeProtocol",
+    "ReconnectPolicy",
     "Record",
     "Registration",
     "ReplyKind",
+    "SharedKeys",
+    "SharedPolicy",
     "State",
 ]

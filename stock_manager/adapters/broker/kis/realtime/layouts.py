@@ -2,7 +2,8 @@
 
 Nothing here names a TR_ID by hand: the paper TRs, the real-to-paper notice mapping and each
 record's ordered field names all come from the catalog's realtime specs (their ``record`` block,
-with the catalog's width corrections: H0STASP0 with its 62 live fields, notices with 26).
+with the catalog's width corrections: H0STASP0 with its 62 live fields, notices with 26), and so
+does the narrowest width a record may have (the block's ``documented_width``: H0STASP0's 59).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ __all__ = ["Layout", "RealtimeCatalog"]
 
 @dataclass(frozen=True)
 class Layout:
-    """The documented fields of one realtime TR's record, in order.
+    """The known fields of one realtime TR's record, in order.
 
     ``names`` is empty for a TR the catalog does not know: its records keep every value as extra.
     """
@@ -28,25 +29,29 @@ class Layout:
     names: tuple[str, ...]
     #: Upper-cased name -> position, for the case-insensitive look-up (H0UP... use lower case).
     index: Mapping[str, int]
+    #: The narrowest record that is well formed: KIS's documented width, which the catalog
+    #: records where the live layout (``names``) is wider; else ``len(names)``.
+    min_width: int = 0
 
     @classmethod
-    def of(cls, tr_id: str, names: tuple[str, ...]) -> Layout:
+    def of(cls, tr_id: str, names: tuple[str, ...], min_width: int | None = None) -> Layout:
         index: dict[str, int] = {}
         for position, name in enumerate(names):
             index.setdefault(name.upper(), position)
-        return cls(tr_id, names, MappingProxyType(index))
+        narrowest = len(names) if min_width is None else min(min_width, len(names))
+        return cls(tr_id, names, MappingProxyType(index), narrowest)
 
     @property
     def width(self) -> int:
-        """The documented width: records narrower than this are malformed."""
+        """The number of named fields; values beyond it are a record's extras."""
         return len(self.names)
 
 
-def _record_names(spec: ApiSpec) -> tuple[str, ...]:
+def _record_block(spec: ApiSpec) -> tuple[tuple[str, ...], int | None]:
     for block in spec.response:
         if block.name == "record":
-            return tuple(field.name for field in block.fields)
-    return ()
+            return tuple(field.name for field in block.fields), block.documented_width
+    return (), None
 
 
 class RealtimeCatalog:
@@ -104,7 +109,8 @@ class RealtimeCatalog:
                 spec = self.spec(tr_id)
             except KISUnknownAPIError:
                 names: tuple[str, ...] = ()
+                documented: int | None = None
             else:
-                names = _record_names(spec)
-            layout = self._layouts[tr_id] = Layout.of(tr_id, names)
+                names, documented = _record_block(spec)
+            layout = self._layouts[tr_id] = Layout.of(tr_id, names, documented)
         return layout

@@ -31,7 +31,7 @@ from ..errors import (
     KISSubscriptionLimitError,
     KISUsageError,
 )
-from ..redaction import register_secret
+from ..redaction import get_logger, register_secret
 from .crypto import NoticeCipher
 from .events import ErrorEvent, Event, Pong
 from .frames import ControlReply, DataFrame, Ping, decode_text, parse_frame
@@ -40,6 +40,8 @@ from .records import Record, cut_records
 from .registry import KIS_MAX_REGISTRATIONS, Pair, Registration, Registry
 
 __all__ = ["ApprovalKeySource", "RealtimeProtocol"]
+
+log = get_logger("stock_manager.kis.realtime")
 
 #: The approval key, or a function returning it (the token store's cached getter): it is called
 #: each time a frame is produced, so a refreshed key is picked up by the next frame.
@@ -64,7 +66,8 @@ class RealtimeProtocol:
 
     ``paper`` picks the domain: paper offers five TRs, and a real notice TR named there is
     subscribed as its paper twin. ``max_registrations`` is the cap on (tr_id, tr_key) pairs
-    (KIS's is 41; a margin such as 40 is the caller's choice). Not thread-safe: one shell drives it.
+    (KIS's is 41; a margin such as 40 is the caller's choice; above 41 is logged as a warning, for
+    tests against a sandbox). Not thread-safe: one shell drives it.
     """
 
     def __init__(
@@ -92,6 +95,15 @@ class RealtimeProtocol:
             self._registry = Registry(max_registrations)
         except (TypeError, ValueError) as exc:
             raise KISConfigError(str(exc)) from None
+        if max_registrations > KIS_MAX_REGISTRATIONS:
+            # Allowed, for tests that want to see a sandbox refuse the 42nd with OPSP0008; with
+            # KIS that refusal comes after the frame went out instead of before.
+            log.warning(
+                "max_registrations=%d is above KIS's %d per session: KIS refuses the rest with "
+                "OPSP0008 (meant for tests against a sandbox)",
+                max_registrations,
+                KIS_MAX_REGISTRATIONS,
+            )
         self._ciphers: dict[str, NoticeCipher] = {}
 
     def __repr__(self) -> str:

@@ -3,8 +3,10 @@
 A data frame's payload is ``count`` records concatenated with ``^`` and no other separator, so
 the width of a record is ``len(fields) / count``. KIS widens records without notice (the domestic
 notice went 23 -> 26 fields, H0STASP0 is documented with 59 and streams 62): a record at least as
-wide as the documented layout is kept whole, fields beyond it in :attr:`Record.extra`; a narrower
-one, or a payload that does not cut evenly, is malformed (:func:`cut_records` raises).
+wide as the documented width (:attr:`Layout.min_width`) is kept whole, its first fields named by
+the layout (a 59-field H0STASP0 has no KMID_* fields), fields beyond the layout's names in
+:attr:`Record.extra`; a narrower one, or a payload that does not cut evenly, is malformed
+(:func:`cut_records` raises).
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ class Record:
 
     @property
     def names(self) -> tuple[str, ...]:
-        """The documented field names, in order (the catalog's spelling)."""
-        return self._layout.names
+        """The field names this record has, in order (the catalog's spelling)."""
+        return self._layout.names[: len(self.values)]
 
     @property
     def extra(self) -> tuple[str, ...]:
@@ -48,7 +50,9 @@ class Record:
         return self.values[self._layout.width :]
 
     def _position(self, name: str) -> int | None:
-        return self._layout.index.get(name.upper())
+        position = self._layout.index.get(name.upper())
+        # A record of the documented width lacks the fields the live layout added.
+        return position if position is not None and position < len(self.values) else None
 
     def __getitem__(self, name: str) -> str:
         position = self._position(name)
@@ -60,7 +64,7 @@ class Record:
         return isinstance(name, str) and self._position(name) is not None
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._layout.names)
+        return iter(self.names)
 
     @overload
     def get(self, name: str) -> str | None: ...
@@ -116,14 +120,14 @@ class Record:
     def __repr__(self) -> str:
         # No values: notices carry account numbers and names.
         extra = f" +{len(self.extra)} extra" if self.extra else ""
-        return f"Record({self.tr_id} {self.key!r}, {self._layout.width} fields{extra})"
+        return f"Record({self.tr_id} {self.key!r}, {len(self.names)} fields{extra})"
 
 
 def cut_records(tr_id: str, count: int, payload: str, layout: Layout) -> list[tuple[str, ...]]:
     """Cut a payload into ``count`` records of equal width (the values of each, in order).
 
     Raises :class:`KISRealtimeProtocolError` when the fields do not divide evenly by ``count``
-    or a record is narrower than the documented layout.
+    or a record is narrower than the documented width (:attr:`Layout.min_width`).
     """
     fields = payload.split("^")
     if count < 1:
@@ -134,9 +138,9 @@ def cut_records(tr_id: str, count: int, payload: str, layout: Layout) -> list[tu
             f"a {tr_id} data frame has {len(fields)} fields, which do not cut into {count} "
             "records of equal width"
         )
-    if width < layout.width:
+    if width < layout.min_width:
         raise KISRealtimeProtocolError(
             f"{tr_id} records of this frame have {width} fields, fewer than the documented "
-            f"{layout.width}"
+            f"{layout.min_width}"
         )
     return [tuple(fields[i * width : (i + 1) * width]) for i in range(count)]

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ACCESS_TOKEN",
     "APPROVAL_KEY",
+    "REFERENCE_DATA",
     "DirectLease",
     "MemoryTokenStore",
     "TokenEntry",
@@ -47,15 +48,18 @@ __all__ = [
     "token_lock_timeout",
 ]
 
-TokenKind = Literal["access_token", "approval_key"]
+TokenKind = Literal["access_token", "approval_key", "reference_data"]
 ACCESS_TOKEN: TokenKind = "access_token"  # noqa: S105 (an entry kind, not a secret)
 APPROVAL_KEY: TokenKind = "approval_key"
+#: Not a credential: KIS data cached for a day and shared like a token (the holiday calendar,
+#: which KIS asks to be fetched once a day); the ``environment`` of its key names the data set.
+REFERENCE_DATA: TokenKind = "reference_data"
 
 ENTRY_FORMAT = 1
 #: A real entry is well under 8 KiB (a token of at most 4096 characters and two times); a
 #: larger one is damage, and is not parsed (nor, from a file, read past this size).
 MAX_ENTRY_BYTES = 64 * 1024
-_KINDS: dict[str, TokenKind] = {kind: kind for kind in (ACCESS_TOKEN, APPROVAL_KEY)}
+_KINDS: dict[str, TokenKind] = {kind: kind for kind in (ACCESS_TOKEN, APPROVAL_KEY, REFERENCE_DATA)}
 
 
 @dataclass(frozen=True)
