@@ -16,7 +16,7 @@ from typing import Any
 
 from benchmarks.harness import Goal, ScenarioResult, check
 from benchmarks.scenarios.common import BenchContext
-from stock_manager.adapters.broker import kis
+from stock_manager.adapters.broker.kis import tokens
 
 __all__ = ["REDIS_GOAL", "redis_scenario"]
 
@@ -25,7 +25,7 @@ REDIS_GOAL = Goal(">=", 0.95)
 
 
 def _benchmark() -> tuple[ModuleType | None, str]:
-    if not hasattr(kis, "RedisTokenStore"):
+    if not hasattr(tokens, "RedisTokenStore"):
         return None, "RedisTokenStore (issue 6, Redis coordination) is not in the client yet"
     try:
         module = importlib.import_module("benchmarks.redis_shared")

@@ -21,8 +21,7 @@ from typing import Any
 
 from benchmarks.harness import Goal, ScenarioResult, check
 from benchmarks.scenarios.common import UNTHROTTLED_RATE, BenchContext, process_sandbox
-from stock_manager.adapters.broker import kis
-from stock_manager.adapters.broker.kis import KISConfig
+from stock_manager.adapters.broker.kis import KISConfig, tokens
 from stock_manager.sandbox import KISSandbox
 
 __all__ = ["available", "tokens_scenario"]
@@ -36,7 +35,7 @@ WORKER_TIMEOUT = 120.0
 
 def available() -> str | None:
     """Why the scenario cannot run yet, or None when the feature is there."""
-    if not hasattr(kis, "FileTokenStore"):
+    if not hasattr(tokens, "FileTokenStore"):
         return "FileTokenStore (issue 4, token lifecycle) is not in the client yet"
     if "token_cache_dir" not in KISConfig.model_fields:
         return "KISConfig has no token_cache_dir"
