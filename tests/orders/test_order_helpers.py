@@ -23,6 +23,7 @@ from stock_manager.adapters.broker.kis.orders import (
     KISNothingLeftError,
     KISOrderNotPlacedError,
     KISOrderTypeError,
+    KISOrderUndecidedError,
     Orders,
     OrderState,
 )
@@ -221,3 +222,25 @@ async def test_async_twin(sandbox_factory: SandboxFactory, config_for: ConfigFor
         cancelled = await resting.cancel()
         assert cancelled.original_odno == resting.odno
         assert await orders.pending() == []
+
+
+def test_reconcile_never_says_not_placed_when_the_clocks_disagree(
+    sandbox_factory: SandboxFactory, config_for: ConfigFor
+) -> None:
+    # A sandbox served at its default market time (10:00 KST of the trading day) and helpers on
+    # the wall clock: hours apart. The dropped order is at KIS, so "None" (safe to resend)
+    # would buy twice: reconciliation finds it, or says it cannot decide and names it.
+    sb = sandbox_factory("real", seed=7)
+    sb.set_faults(ORDER_CASH, drop_after_rate=1.0, seed=1)
+    with KISRestClient(config_for(sb, **FAST)) as client:
+        orders = Orders(client, reconcile_delays=(0.05,))
+        with pytest.raises(KISAmbiguousOrderError) as caught:
+            orders.buy("252670", 1)
+        placed = sb.stats()["orders"][0]["odno"]
+        try:
+            found = orders.reconcile(caught.value)
+        except KISOrderUndecidedError as undecided:
+            assert [s.odno for s in undecided.suspects] == [placed]
+            assert placed in str(undecided)
+        else:
+            assert found is not None and found.odno == placed

@@ -95,6 +95,7 @@ __all__ = [
     "KISNoticeDecryptError",
     "KISOrderNotPlacedError",
     "KISOrderTypeError",
+    "KISOrderUndecidedError",
     "KISPaperTradingUnsupportedError",
     "KISProtocolError",
     "KISRateLimitError",

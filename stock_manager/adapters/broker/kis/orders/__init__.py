@@ -12,6 +12,7 @@ from .errors import (
     KISNothingLeftError,
     KISOrderNotPlacedError,
     KISOrderTypeError,
+    KISOrderUndecidedError,
 )
 from .model import AsyncOrder, Order, OrderRequest, OrderState
 from .sync import Orders
@@ -23,6 +24,7 @@ __all__ = [
     "KISNothingLeftError",
     "KISOrderNotPlacedError",
     "KISOrderTypeError",
+    "KISOrderUndecidedError",
     "Order",
     "OrderRequest",
     "OrderState",

@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from .._drive import Effect, Effects, Sleep, ask
 from ..catalog import Catalog
@@ -61,6 +61,7 @@ from .errors import (
     KISNothingLeftError,
     KISOrderNotPlacedError,
     KISOrderTypeError,
+    KISOrderUndecidedError,
 )
 from .model import KST, Kind, OrderRequest, OrderState, Side
 
@@ -70,6 +71,8 @@ T = TypeVar("T")
 Flow = Effects[Effect[Any], T]
 #: How often a reconciliation looks again for an identical order still awaiting its reply.
 INFLIGHT_POLL = 0.05
+#: How many days before the send reconciliation's last look covers (a weekend and a holiday).
+SWEEP_DAYS = 4
 
 
 @dataclass(frozen=True)
@@ -218,8 +221,16 @@ class OrderCore:
             if found is not None:
                 return found
             if pause is None:
-                return None
+                break
             yield from ask(Sleep(pause))
+        # None tells the caller that sending again is safe, so it must be true whatever the
+        # clocks say: an identical order this object does not know, on any day around the send
+        # (the helpers' clock and KIS's may disagree by hours), makes the outcome undecided.
+        suspects = yield from self._candidates(request, sent_kst, window=None)
+        with self._lock:
+            unknown = [s for s in suspects if s.odno and s.odno not in self._known]
+        if unknown:
+            raise KISOrderUndecidedError(request, unknown)
         return None
 
     def _await_identical(self, request: OrderRequest) -> Flow[None]:
@@ -231,7 +242,16 @@ class OrderCore:
                     return
             yield from ask(Sleep(INFLIGHT_POLL))
 
-    def _candidates(self, request: OrderRequest, sent_kst: datetime) -> Flow[list[OrderState]]:
+    def _candidates(
+        self,
+        request: OrderRequest,
+        sent_kst: datetime,
+        *,
+        window: timedelta | Literal["default"] | None = "default",
+    ) -> Flow[list[OrderState]]:
+        """Identical new orders sent within ``window`` of ``sent_kst`` (None: any time, over
+        the days around it)."""
+        wide = window is None
         inquiry = daily_inquiry(
             self.catalog,
             self.account,
@@ -241,9 +261,12 @@ class OrderCore:
             symbol=request.symbol,
             exchange=request.exchange,
             session=request.session,
+            back=SWEEP_DAYS if wide else 0,
+            ahead=1 if wide else 0,
         )
         rows = yield from self._rows(inquiry, request.kind, request.session, sent_kst.date())
-        window = self.settings.window
+        if window == "default":
+            window = self.settings.window
         price = request.price if request.price is not None else Decimal(0)
         found = []
         for state in rows:
@@ -259,7 +282,9 @@ class OrderCore:
                 continue
             if request.exchange and state.exchange and not _same_market(state, request):
                 continue
-            if state.ordered_at is None or abs(state.ordered_at - sent_kst) > window:
+            if window is not None and (
+                state.ordered_at is None or abs(state.ordered_at - sent_kst) > window
+            ):
                 continue
             found.append(state)
         return found

@@ -228,7 +228,8 @@ def _future(
             "configure account_no as 'NNNNNNNN-03'"
         )
     api = spec(catalog, "futureoption-order")
-    which = session or futures_session(now())
+    # Paper offers the day session only, so there is nothing to choose; real follows the clock.
+    which = session or ("day" if paper else futures_session(now()))
     api.tr_id_for(paper, which)  # KISPaperTradingUnsupportedError: night on paper
     codes = {p.name: p.codes for p in api.params}["ORD_DVSN_CD"]
     code = division or ("01" if price is not None else "02")

@@ -271,12 +271,17 @@ def daily_inquiry(
     exchange: str | None = None,
     session: str | None = None,
     unfilled: bool = False,
+    back: int = 0,
+    ahead: int = 0,
 ) -> Inquiry:
     """The day's orders of ``kind`` around ``day`` (KST): the list reconciliation reads.
 
     Overseas dates are local to the exchange, so the range spans the KST day either side.
     ``unfilled`` keeps open orders only (the cancellable ones where no such API is offered).
+    ``back``/``ahead`` widen the range by whole days (reconciliation's last look, when the
+    helpers' clock and KIS's may disagree on the day).
     """
+    first_day, last_day = day - timedelta(days=back), day + timedelta(days=ahead)
     sided = SIDE_CODES[side] if side is not None else "00"
     if kind == "stock":
         api = spec(catalog, "inquire-daily-ccld")
@@ -284,8 +289,8 @@ def daily_inquiry(
             api,
             CANO=account.cano,
             ACNT_PRDT_CD=account.product,
-            INQR_STRT_DT=f"{day:%Y%m%d}",
-            INQR_END_DT=f"{day:%Y%m%d}",
+            INQR_STRT_DT=f"{first_day:%Y%m%d}",
+            INQR_END_DT=f"{last_day:%Y%m%d}",
             SLL_BUY_DVSN_CD=sided,
             PDNO=symbol,
             ORD_GNO_BRNO="",
@@ -301,7 +306,7 @@ def daily_inquiry(
         return Inquiry(api, "recent", values, "output1")
     if kind == "overseas":
         api = spec(catalog, "overseas-inquire-ccnl")
-        first, last = day - timedelta(days=1), day + timedelta(days=1)
+        first, last = first_day - timedelta(days=1), last_day + timedelta(days=1)
         # Paper takes "" (every exchange, every code) only; the rows are filtered here.
         everything = account.paper or exchange is None
         values = params(
@@ -327,8 +332,8 @@ def daily_inquiry(
     common = {
         "CANO": account.cano,
         "ACNT_PRDT_CD": account.product,
-        "STRT_ORD_DT": f"{day - timedelta(days=1):%Y%m%d}" if night else f"{day:%Y%m%d}",
-        "END_ORD_DT": f"{day:%Y%m%d}",
+        "STRT_ORD_DT": f"{first_day - timedelta(days=1 if night else 0):%Y%m%d}",
+        "END_ORD_DT": f"{last_day:%Y%m%d}",
         "SLL_BUY_DVSN_CD": sided,
         "CCLD_NCCS_DVSN": "02" if unfilled else "00",
         "SORT_SQN": "DS",

@@ -9,19 +9,21 @@ after which sending the same order again is safe.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ..errors import KISAmbiguousOutcomeError, KISError, KISUsageError
 
 if TYPE_CHECKING:
-    from .model import OrderRequest
+    from .model import OrderRequest, OrderState
 
 __all__ = [
     "KISAmbiguousOrderError",
     "KISNothingLeftError",
     "KISOrderNotPlacedError",
     "KISOrderTypeError",
+    "KISOrderUndecidedError",
 ]
 
 
@@ -66,3 +68,27 @@ class KISOrderNotPlacedError(KISError):
     def __init__(self, message: str, *, request: OrderRequest) -> None:
         super().__init__(message)
         self.request = request
+
+
+class KISOrderUndecidedError(KISAmbiguousOutcomeError):
+    """Reconciliation found identical orders outside its time window: one may be yours."""
+
+    # Raised instead of None (which means "safe to resend") when the helpers' clock and KIS's
+    # disagree, or the order came much later than sent: the caller must look before resending.
+    def __init__(self, request: OrderRequest, suspects: Sequence[OrderState]) -> None:
+        listed = ", ".join(
+            f"{s.odno} at {s.ordered_at:%Y-%m-%d %H:%M:%S}" if s.ordered_at else s.odno
+            for s in suspects[:5]
+        )
+        super().__init__(
+            f"KIS holds {len(suspects)} order(s) identical to the lost {request.side} of "
+            f"{request.quantity} {request.symbol} outside the time window ({listed})",
+            sent_at=datetime.now(UTC),
+            hint=(
+                "one of them may be this order: check them (client.orders.pending(), the daily "
+                "orders) before sending it again; pass Orders(clock=...) KIS's time if yours "
+                "differs"
+            ),
+        )
+        self.request = request
+        self.suspects = tuple(suspects)
