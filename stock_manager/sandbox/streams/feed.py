@@ -29,7 +29,25 @@ __all__ = ["bundle_size", "is_streaming", "records"]
 _KRX_BUSY = ((time(9, 0), time(9, 10)), (time(15, 20), time(15, 30)))
 _BUSY_MINUTES = 10
 _LEVEL = re.compile(r"(ASKP|BIDP|PASK|PBID|VASK|VBID)(?:_RSQN)?(\d+)$")
-_PRICE_WORDS = ("PRPR", "PRC", "PRIC", "LAST", "CNPR", "NMIX", "NAV", "CLPR")
+_PRICE_WORDS = (
+    "PRPR",
+    "PRC",
+    "PRIC",
+    "LAST",
+    "CNPR",
+    "NMIX",
+    "NAV",
+    "CLPR",
+    "OPRC",
+    "HGPR",
+    "LWPR",
+    "MXPR",
+    "LLAM",
+)
+
+
+#: Listed shares the turnover rate (VOL_TNRT) is computed on (sandbox choice: one figure).
+LISTED_SHARES = Decimal(100_000_000)
 
 
 def is_streaming(market: Market, target: Target, moment: datetime) -> bool:
@@ -113,7 +131,8 @@ def _value(
         return values.target.instrument.code
     if upper == "ZDIV":
         return str(max(0, -s.tick.as_tuple().exponent))  # type: ignore[operator]
-    if "HOUR" in upper or upper in ("XHMS", "KHMS", "RECV_TIME") or upper.endswith("_TIME"):
+    # A time is a field that ends in HOUR/TIME (PRDY_SMNS_HOUR_ACML_VOL is a volume).
+    if upper.endswith("HOUR") or upper in ("XHMS", "KHMS", "RECV_TIME") or upper.endswith("_TIME"):
         return moment.strftime("%H%M%S")
     if "DATE" in upper or upper.endswith(("YMD", "_DT")):
         return moment.strftime("%Y%m%d")
@@ -166,6 +185,9 @@ def _domestic_price(values: _Values) -> dict[str, str]:
         "VI_STND_PRC": _text(s.previous_close),
         "ASKP_RSQN1": str(s.asks[0][1]) if s.asks else "0",
         "BIDP_RSQN1": str(s.bids[0][1]) if s.bids else "0",
+        "VOL_TNRT": _text((Decimal(s.volume) * 100 / LISTED_SHARES).quantize(Decimal("0.01"))),
+        "PRDY_SMNS_HOUR_ACML_VOL": str(s.volume),
+        "PRDY_SMNS_HOUR_ACML_VOL_RATE": "100.00",
         "SELN_CNTG_CSNU": str(max(1, s.volume // 97)),
         "SHNU_CNTG_CSNU": str(max(1, s.volume // 89)),
     }
