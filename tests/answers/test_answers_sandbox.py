@@ -78,6 +78,15 @@ def test_domestic_quote_is_the_market_price(
     assert quote.raw["stck_prpr"] == str(quote.price)  # the record as KIS sent it
 
 
+def test_a_code_kis_does_not_list_is_an_error_not_a_price_of_zero(
+    sandbox: Callable[..., KISSandbox], config_for: ConfigFor
+) -> None:
+    sb = sandbox()
+    with KISRestClient(config_for(sb)) as client, pytest.raises(KISUsageError) as caught:
+        client.quote("999999")
+    assert "999999" in str(caught.value) and "not a listed code" in str(caught.value)
+
+
 def test_overseas_quote_by_either_exchange_code(
     sandbox: Callable[..., KISSandbox], config_for: ConfigFor
 ) -> None:

@@ -90,11 +90,22 @@ def quote(symbol: str, market: str | None, now: datetime) -> Effects[Effect[Any]
         m = F.QUOTE_DOMESTIC
         params = {"FID_COND_MRKT_DIV_CODE": listing.market, "FID_INPUT_ISCD": listing.symbol}
         reply = yield from ask(Get(m.api, params))
-        return Quote.from_domestic(_record(reply, m.block), listing, now)
+        return _listed(Quote.from_domestic(_record(reply, m.block), listing, now), listing)
     m = F.QUOTE_OVERSEAS
     params = {"AUTH": "", "EXCD": listing.market, "SYMB": listing.symbol}
     reply = yield from ask(Get(m.api, params))
-    return Quote.from_overseas(_record(reply, m.block), listing, now)
+    return _listed(Quote.from_overseas(_record(reply, m.block), listing, now), listing)
+
+
+def _listed(quote: Quote, listing: Any) -> Quote:
+    # KIS answers a code it does not list with rt_cd 0 and every price "0": a price of zero is
+    # no price, and a trading script must not take it for one.
+    if not quote.price:
+        raise KISUsageError(
+            f"KIS has no price for {listing.symbol!r} on {listing.market}: not a listed code "
+            "there (check the code, or the market/exchange)"
+        )
+    return quote
 
 
 def order_book(symbol: str, market: str | None, now: datetime) -> Effects[Effect[Any], OrderBook]:
