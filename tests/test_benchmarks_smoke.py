@@ -103,7 +103,7 @@ def test_a_missing_feature_is_reported_not_skipped(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     ctx = BenchContext(quick=True, progress=ProgressReporter(enabled=False), workdir=tmp_path)
-    monkeypatch.delattr(redis_shared.kis, "RedisTokenStore", raising=False)
+    monkeypatch.delattr(redis_shared.tokens, "RedisTokenStore")
     result = redis_shared.redis_scenario(ctx)
     assert result.status == "not available"
     assert "RedisTokenStore" in result.reason

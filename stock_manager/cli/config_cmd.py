@@ -19,7 +19,7 @@ import typer
 
 from stock_manager.adapters.broker.kis.config import check_hts_id, normalise_account_no
 
-__all__ = ["config_app", "render_env"]
+__all__ = ["config_app", "render_env", "write_private"]
 
 config_app = typer.Typer(help="Set up the KIS configuration (.env).", no_args_is_help=True)
 
@@ -64,10 +64,11 @@ def _environment(value: str) -> str:
     return value
 
 
-def render_env(values: dict[str, str]) -> str:
-    """The ``.env`` text for ``values`` (KIS_* name -> value), single-quoted (read literally)."""
+def render_env(values: dict[str, str], *, by: str = "stock-manager config init") -> str:
+    """The ``.env`` text for ``values`` (KIS_* name -> value), single-quoted (read literally);
+    ``by`` names the command that wrote it."""
     lines = [
-        "# KIS OpenAPI settings, written by `stock-manager config init`.",
+        f"# KIS OpenAPI settings, written by `{by}`.",
         "# Mode 0600: it holds the app secret. Keep it out of version control (.gitignore).",
         "# KIS_* environment variables override these values.",
     ]
@@ -75,7 +76,7 @@ def render_env(values: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_private(path: Path, text: str, *, force: bool) -> None:
+def write_private(path: Path, text: str, *, force: bool) -> None:
     """Write ``text`` to ``path`` with mode 0600 whatever the umask: created exclusively
     (never following a link planted there), or, with ``force``, through a private temporary
     file renamed over it, so the secret is never in a file others can read."""
@@ -162,7 +163,7 @@ def init(
             "Real app secret", hide_input=True, value_proc=_credential("real app secret")
         )
     try:
-        _write_private(path, render_env(values), force=force)
+        write_private(path, render_env(values), force=force)
     except FileExistsError:
         raise _fail(f"{path} appeared meanwhile: pass --force to replace it") from None
     except OSError as exc:

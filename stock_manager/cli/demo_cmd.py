@@ -189,6 +189,7 @@ def _finish(
         "rate_limited": stats.get("rate_limited"),
     }
     if output.json_mode:
+        output.error_in_document = error is not None
         output.json(
             {
                 "mode": mode,

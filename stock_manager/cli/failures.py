@@ -10,13 +10,18 @@ exit   when
        variant, ...), a bad ``--param``/JSON body, nothing configured
 =====  ====================================================================================
 
-A traceback is printed only with ``--debug``, with known secrets masked.
+A traceback is printed only with ``--debug``, with known secrets masked. Under ``--json`` the
+failure is also written on stdout as ``{"error": {"code": ..., "message": ...}}`` (the exit code
+unchanged): ``code`` is KIS's message code (``EGW00123``, ``APBK0919``...) when KIS answered,
+else one of ``usage``, ``config``, ``connect``, ``transport``, ``protocol``, ``ambiguous``,
+``order_not_shown``, ``unexpected``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import traceback
 from collections.abc import Iterator, Mapping
 from types import TracebackType
@@ -25,9 +30,14 @@ import typer
 
 from stock_manager.adapters.broker.kis import (
     KISAmbiguousOutcomeError,
+    KISAPIError,
     KISConfigError,
+    KISConnectError,
     KISError,
+    KISProtocolError,
+    KISRealtimeRefusedError,
     KISResponse,
+    KISTransportError,
     KISUnknownAPIError,
     KISUsageError,
     KISVariantError,
@@ -44,9 +54,12 @@ __all__ = [
     "CliUsageError",
     "NotConfiguredError",
     "describe",
+    "error_code",
+    "error_document",
     "exit_code_for",
     "logs_to_stderr",
     "reported",
+    "without_cache_key",
 ]
 
 EXIT_API = 1
@@ -117,8 +130,41 @@ def exit_code_for(exc: BaseException) -> int:
     return EXIT_API
 
 
+def error_code(exc: BaseException) -> str:
+    """The ``code`` of the ``--json`` error envelope: KIS's own when it answered, else a kind."""
+    code = getattr(exc, "code", None)
+    if isinstance(exc, KISAPIError | KISRealtimeRefusedError) and code:
+        return str(code)
+    kinds: tuple[tuple[type[BaseException], str], ...] = (
+        (KISConfigError, "config"),
+        (CliUsageError, "usage"),
+        (KISUsageError, "usage"),
+        (KISAmbiguousOutcomeError, "ambiguous"),
+        (KISConnectError, "connect"),
+        (KISTransportError, "transport"),
+        (KISProtocolError, "protocol"),
+        (AcceptedOrderNotShownError, "order_not_shown"),
+        (KISAPIError, "kis"),
+    )
+    for kind, name in kinds:
+        if isinstance(exc, kind):
+            return name
+    return "unexpected"
+
+
+def error_document(code: str, message: str) -> dict[str, dict[str, str]]:
+    """The ``--json`` error envelope."""
+    return {"error": {"code": code, "message": message}}
+
+
 def describe(exc: BaseException) -> str:
     """The one-line explanation of ``exc`` (KIS's code and what to do, for KIS errors)."""
+    if isinstance(exc, KISConnectError):
+        # The usual cause on a first try: a sandbox that is not running, or a stale URL.
+        return (
+            f"{exc} (nothing answered: is the server running? For a local sandbox run "
+            "`stock-manager sandbox serve` and check KIS_BASE_URL; for KIS, your network)"
+        )
     if isinstance(exc, KISAmbiguousOutcomeError):
         return f"the order may or may not have been placed: {exc}"
     if isinstance(exc, KISVariantError) and exc.variants:
@@ -140,20 +186,39 @@ def reported(output: Output, *, debug: bool = False) -> Iterator[None]:
     except Exception as exc:
         if debug:
             output.err.print(output.clean(traceback.format_exc()), markup=False, highlight=False)
-        output.error(describe(exc))
+        message = describe(exc)
+        if output.json_mode and not output.error_in_document:
+            output.json(error_document(error_code(exc), " ".join(message.split())))
+        output.error(message)
         raise typer.Exit(exit_code_for(exc)) from None
+
+
+# The token store's cache-key name ("paper-access-token-<fingerprint>-<domain>: ") that the
+# token manager's lines start with: it tells keys apart in a shared log, and is noise to a person
+# running one command for one key.
+_CACHE_KEY_PREFIX = re.compile(r"^(?:paper|real)-[a-z-]+-[0-9a-z]+-[0-9a-z]+: ")
+
+
+def without_cache_key(message: str) -> str:
+    """``message`` without the leading token cache-key name, if it has one."""
+    return _CACHE_KEY_PREFIX.sub("", message, count=1)
 
 
 class _ConsoleHandler(logging.Handler):
     # Through rich, so that a log line does not tear a spinner that is on screen.
-    def __init__(self, output: Output) -> None:
+    def __init__(self, output: Output, debug: bool) -> None:
         super().__init__()
         self.output = output
+        self.debug = debug
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
+            text = self.format(record)
+            if not self.debug:
+                level, sep, message = text.partition(": ")
+                text = f"{level}{sep}{without_cache_key(message)}"
             # A log line may quote a reply: masked and stripped like everything else shown.
-            line = self.output.clean(self.format(record))
+            line = self.output.clean(text)
             self.output.err.print(line, markup=False, highlight=False)
         except Exception:  # a broken stderr must not turn a log line into a crash
             self.handleError(record)
@@ -163,7 +228,7 @@ class _ConsoleHandler(logging.Handler):
 def logs_to_stderr(output: Output, debug: bool) -> Iterator[None]:
     """While the block runs, show ``stock_manager`` warnings (everything with ``debug``) on
     stderr, secrets masked."""
-    handler = _ConsoleHandler(output)
+    handler = _ConsoleHandler(output, debug)
     if debug:
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     else:

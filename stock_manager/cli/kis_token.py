@@ -79,6 +79,15 @@ def _show(output: Output, document: dict[str, Any], *, reveal: bool, title: str)
         ("app key", f"sha256 {document['app_key_fingerprint']}"),
         ("token store", f"{document['token_store']}: {document['cache_location']}"),
     ]
+    if "reused" in document:
+        rows.append(
+            (
+                "obtained",
+                "reused the cached token (KIS not asked)"
+                if document["reused"]
+                else "newly issued by KIS",
+            )
+        )
     if document["cached"]:
         issued, expires = document["issued_at"], document["expires_at"]
         rows += [
@@ -103,14 +112,23 @@ def _prepare(output: Output, reveal: bool, token: AccessToken | None) -> None:
 @token_app.command("issue")
 @common_options
 def issue(*, reveal: Annotated[bool, typer.Option("--reveal", help=_REVEAL_HELP)] = False) -> None:
-    """Get an access token: the cached one if still valid, else a new one from KIS."""
+    """Get an access token: the cached one if still valid, else a new one from KIS.
+
+    Says which ("obtained"; --json: "reused": true/false).
+    """
     with Session.start() as session:
         config = session.config()
         with session.client(config) as client:
             # KIS issues one token per minute per app key (EGW00133); waiting may take a while.
+            before = client.tokens.peek()
             with session.output.waiting("getting an access token (KIS allows one a minute)…"):
                 token = client.access_token()
             document = token_document(client, token, reveal=reveal)
+        # Reused: the cached token was still good, and KIS was not asked (nor its one-a-minute
+        # issuance spent).
+        document["reused"] = before is not None and before.value == token.value
+        if before is not None:
+            session.output.add_secret(before.value)
         _prepare(session.output, reveal, token)
         _show(
             session.output,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -64,10 +65,13 @@ _PARAMETERS: tuple[inspect.Parameter, ...] = tuple(
     for name, annotation, default in (
         (
             "env",
+            # A plain string checked by common_options: click's own refusal of a choice is a
+            # usage block and a framed box, where one line says it.
             Annotated[
-                Environment | None,
+                str | None,
                 typer.Option(
                     "--env",
+                    metavar="paper|real",
                     help="KIS domain: paper (모의투자) or real (실전투자). (env KIS_ENVIRONMENT)",
                     rich_help_panel=_PANEL,
                     show_default=False,
@@ -133,7 +137,10 @@ _PARAMETERS: tuple[inspect.Parameter, ...] = tuple(
             Annotated[
                 bool,
                 typer.Option(
-                    "--json", help="Machine-readable JSON on stdout.", rich_help_panel=_PANEL
+                    "--json",
+                    help="Machine-readable JSON on stdout. A failure is written there too, as "
+                    '{"error": {"code": ..., "message": ...}}, with the same exit code.',
+                    rich_help_panel=_PANEL,
                 ),
             ],
             False,
@@ -155,10 +162,25 @@ _PARAMETERS: tuple[inspect.Parameter, ...] = tuple(
 _NAMES = tuple(parameter.name for parameter in _PARAMETERS)
 
 
-def _from_values(values: dict[str, Any]) -> CommonOptions:
-    env = values.get("env")
+def _environment(value: Any, json_mode: bool) -> str | None:
+    if value is None or isinstance(value, Environment):
+        return None if value is None else value.value
+    text = str(value).strip().lower()
+    if text in tuple(Environment):
+        return text
+    message = f"--env must be paper (모의투자) or real (실전투자), not {str(value)!r}"
+    if json_mode:
+        # The --json error envelope (failures.error_document), written here because this
+        # refusal comes before any command's Session.
+        document = {"error": {"code": "usage", "message": message}}
+        typer.echo(json.dumps(document, ensure_ascii=False))
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _from_values(values: dict[str, Any], json_mode: bool = False) -> CommonOptions:
     return CommonOptions(
-        env=env.value if isinstance(env, Environment) else env,
+        env=_environment(values.get("env"), json_mode or bool(values.get("json_output"))),
         base_url=values.get("base_url"),
         app_key=values.get("app_key"),
         app_secret=values.get("app_secret"),
@@ -192,8 +214,8 @@ def common_options(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         context: typer.Context = kwargs.pop(_CONTEXT)
-        own = _from_values({name: kwargs.pop(name, None) for name in _NAMES})
         inherited = context.obj if isinstance(context.obj, CommonOptions) else CommonOptions()
+        own = _from_values({name: kwargs.pop(name, None) for name in _NAMES}, inherited.json)
         context.obj = _CURRENT.options = inherited.merged(own)
         return func(*args, **kwargs)
 

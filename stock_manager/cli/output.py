@@ -15,6 +15,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -49,6 +50,7 @@ _TERMINAL_CONTROLS = re.compile(
 # A wide table of few rows reads better turned on its side.
 _MAX_COLUMNS = 8
 _MAX_TRANSPOSED_ROWS = 6
+_UNBOUNDED = 100_000
 
 
 def mask(value: str | None) -> str:
@@ -135,6 +137,9 @@ class Output:
 
     def __init__(self, *, json_mode: bool = False, secrets: Iterable[str] = ()) -> None:
         self.json_mode = json_mode
+        #: Set when a failure is already part of the JSON document written (the demo's
+        #: transcript): the ``{"error": ...}`` envelope would be a second document.
+        self.error_in_document = False
         self.out = Console(highlight=False, soft_wrap=False)
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
         self._secrets: set[str] = {s for s in secrets if s}
@@ -187,42 +192,104 @@ class Output:
             table.add_row(Text(self.clean(name)), _cell(self.clean(value)))
         self.out.print(table)
 
-    def records(self, title: str | None, rows: Sequence[Mapping[str, Any]]) -> None:
-        """A table of records (KIS ``output1``-style lists), turned on its side when wide."""
+    def records(
+        self,
+        title: str | None,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        labels: Mapping[str, str] | None = None,
+        right: Iterable[str] = (),
+        transpose: bool = True,
+    ) -> None:
+        """A table of records (KIS ``output1``-style lists), turned on its side when wide.
+
+        ``labels`` names the columns (Korean ones, say) instead of their keys; ``right`` are the
+        keys whose values are numbers, right-aligned; ``transpose`` allows the sideways table
+        for few rows of many columns. A table wider than the terminal, which
+        rich would otherwise fold letter by letter, is shown as records: one block of
+        ``name  value`` lines per row.
+        """
         rows = [self.clean(dict(row)) for row in rows]
         columns: list[str] = []
         for row in rows:
             columns.extend(key for key in row if key not in columns)
-        if len(columns) > _MAX_COLUMNS and len(rows) <= _MAX_TRANSPOSED_ROWS:
-            table = Table(title=self._title(title), header_style="bold")
+        transpose = transpose and len(columns) > _MAX_COLUMNS and len(rows) <= _MAX_TRANSPOSED_ROWS
+        names = {c: str(self.clean((labels or {}).get(c, c))) for c in columns}
+        aligned = set(right)
+        table = Table(title=self._title(title), header_style="bold")
+        if transpose:
             table.add_column("field", style="cyan", no_wrap=True)
             for index in range(len(rows)):
-                table.add_column(f"#{index + 1}", overflow="fold")
+                table.add_column(f"#{index + 1}", no_wrap=True)
             for column in columns:
-                table.add_row(Text(column), *(_cell(row.get(column)) for row in rows))
+                table.add_row(Text(names[column]), *(_cell(row.get(column)) for row in rows))
         else:
-            table = Table(title=self._title(title), header_style="bold")
             for column in columns:
-                table.add_column(Text(column), overflow="fold")
+                table.add_column(
+                    Text(names[column]),
+                    no_wrap=True,
+                    justify="right" if column in aligned else "left",
+                )
             for row in rows:
                 table.add_row(*(_cell(row.get(column)) for column in columns))
-        self.out.print(table)
+        # Measured unbounded: a table measured at the terminal's width is clamped to it.
+        unbounded = self.out.options.update_width(_UNBOUNDED)
+        if Measurement.get(self.out, unbounded, table).maximum <= self.out.width:
+            self.out.print(table)
+            return
+        self._record_view(title, rows, columns, names)
+
+    def _record_view(
+        self,
+        title: str | None,
+        rows: Sequence[Mapping[str, Any]],
+        columns: Sequence[str],
+        names: Mapping[str, str],
+    ) -> None:
+        if title is not None:
+            self.out.print(self._title(title), style="bold")
+        for index, row in enumerate(rows, start=1):
+            table = Table(
+                title=Text(f"#{index}"),
+                title_justify="left",
+                show_header=False,
+                box=None,
+                pad_edge=False,
+            )
+            table.add_column(style="bold cyan", no_wrap=True)
+            table.add_column(overflow="fold")
+            for column in columns:
+                table.add_row(Text(names[column]), _cell(row.get(column)))
+            self.out.print(table)
 
     def _title(self, title: str | None) -> Text | None:
         # Text, not str: a title may be a reply's field name, never to be read as markup.
         return None if title is None else Text(self.clean(title))
 
-    def body(self, body: Mapping[str, Any]) -> None:
-        """A KIS reply body: scalars as pairs, objects as pairs, lists of objects as tables."""
+    def body(
+        self,
+        body: Mapping[str, Any],
+        *,
+        labels: Mapping[str, str] | None = None,
+        right: Iterable[str] = (),
+    ) -> None:
+        """A KIS reply body: scalars as pairs, objects as pairs, lists of objects as tables
+        (``labels`` and ``right`` as for :meth:`records`)."""
+        names = labels or {}
+        right = tuple(right)
+
+        def named(items: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
+            return [(names.get(key, key), value) for key, value in items]
+
         scalars = [(k, v) for k, v in body.items() if not isinstance(v, Mapping | list)]
         if scalars:
-            self.pairs(scalars)
+            self.pairs(named(scalars))
         for key, value in body.items():
             if isinstance(value, Mapping):
-                self.pairs(list(value.items()), title=key)
+                self.pairs(named(value.items()), title=key)
             elif isinstance(value, list):
                 if value and all(isinstance(item, Mapping) for item in value):
-                    self.records(f"{key} ({len(value)})", value)
+                    self.records(f"{key} ({len(value)})", value, labels=names, right=right)
                 else:
                     self.pairs([(key, value)])  # the cell writes it as JSON, once masked
 

@@ -6,6 +6,7 @@ import signal
 import threading
 import time
 from datetime import date, datetime
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
@@ -16,7 +17,9 @@ from rich.markup import escape
 from stock_manager.sandbox import KISSandbox, SandboxConfigError, SandboxError
 from stock_manager.sandbox.sessions import KST, parse_market_time
 
-__all__ = ["parse_market_time_option", "sandbox_app"]
+from .config_cmd import render_env, write_private
+
+__all__ = ["parse_market_time_option", "sandbox_app", "sandbox_settings"]
 
 sandbox_app = typer.Typer(help="Run the local KIS sandbox.", no_args_is_help=True)
 
@@ -49,7 +52,21 @@ def serve(
         ),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option(help="Seed for repeatable credentials and faults.")
+        int | None,
+        typer.Option(
+            help="Seed: the same app key, secret and account on every start (and repeatable "
+            "faults), so an exported KIS_* or a --write-env file stays valid."
+        ),
+    ] = None,
+    write_env: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-env",
+            metavar="FILE",
+            help="Also write the KIS_* settings to FILE (mode 0600, replaced if it exists), "
+            "for the library and the CLI to read as .env.",
+            show_default=False,
+        ),
     ] = None,
     block_deprecated_tr_ids: Annotated[
         bool,
@@ -98,8 +115,21 @@ def serve(
             port=port,
         ).start()
     except (SandboxConfigError, SandboxError) as exc:
-        errors.print(f"error: {exc}", markup=False)
+        errors.print(f"error: {exc}{_hint(exc, port)}", markup=False)
         raise typer.Exit(2) from None
+    settings = sandbox_settings(sandbox)
+    if write_env is not None:
+        try:
+            write_private(
+                write_env, render_env(settings, by="stock-manager sandbox serve"), force=True
+            )
+        except OSError as exc:
+            sandbox.stop()
+            errors.print(
+                f"error: cannot write {write_env}: {exc.strerror or type(exc).__name__}",
+                markup=False,
+            )
+            raise typer.Exit(2) from None
 
     stop = threading.Event()
 
@@ -119,18 +149,41 @@ def serve(
         console.print(f"  account     {sandbox.account_no}", markup=False)
         console.print("Point a client at it:")
         console.print(
-            f"export KIS_BASE_URL={sandbox.base_url} KIS_APP_KEY={sandbox.app_key} "
-            f"KIS_APP_SECRET={sandbox.app_secret} KIS_ACCOUNT_NO={sandbox.account_no} "
-            f"KIS_ENVIRONMENT={sandbox.environment} KIS_WEBSOCKET_URL={sandbox.websocket_url} "
-            f"KIS_HTS_ID={sandbox.hts_id}",
+            "export " + " ".join(f"{name}={value}" for name, value in settings.items()),
             markup=False,
         )
+        if write_env is not None:
+            console.print(f"Wrote {write_env} (mode 0600).", markup=False)
+        if seed is None:
+            console.print("New credentials each start: --seed N keeps them.", markup=False)
         console.print("Press Ctrl-C to stop.")
         console.file.flush()
         while not stop.wait(0.5):
             pass
     finally:
         sandbox.stop()
+
+
+def sandbox_settings(sandbox: KISSandbox) -> dict[str, str]:
+    """The KIS_* settings that point a client at ``sandbox``, in the export line's order."""
+    return {
+        "KIS_BASE_URL": sandbox.base_url,
+        "KIS_APP_KEY": sandbox.app_key,
+        "KIS_APP_SECRET": sandbox.app_secret,
+        "KIS_ACCOUNT_NO": sandbox.account_no,
+        "KIS_ENVIRONMENT": sandbox.environment,
+        "KIS_WEBSOCKET_URL": sandbox.websocket_url,
+        "KIS_HTS_ID": sandbox.hts_id,
+    }
+
+
+def _hint(exc: Exception, port: int) -> str:
+    if "in use" in str(exc).lower():
+        return (
+            f" (another program, perhaps a sandbox already running, holds port {port}: "
+            "pass --port 0 for a free one, or another --port)"
+        )
+    return ""
 
 
 def _print_line(line: str) -> None:

@@ -168,9 +168,11 @@ def test_a_hash_that_is_a_terminal_command_is_refused(tmp_path: Path) -> None:
 
     for result in (shown, as_json):
         assert result.exit_code == 1, printed(result)
-        assert result.stdout == ""
         assert "HASH" in _error_line(result.stderr)
         assert not UNSAFE.search(printed(result))
+    assert shown.stdout == ""
+    # Under --json, only the error envelope: never the hostile value.
+    assert json.loads(as_json.stdout)["error"]["code"] == "protocol"
 
 
 def test_control_characters_in_a_reply_are_stripped_for_people(tmp_path: Path) -> None:
@@ -188,7 +190,7 @@ def test_control_characters_in_a_reply_are_stripped_for_people(tmp_path: Path) -
         as_json = _run(env, "--json", *PRICE_ARGS)
 
     assert shown.exit_code == 0, printed(shown)
-    assert "70000" in shown.stdout
+    assert "70,000" in shown.stdout  # numbers formatted for people
     assert "gnp.exe" in shown.stdout  # the text stays, only the controls go
     assert not UNSAFE.search(printed(shown))
     # JSON keeps every character, escaped: a program reading it gets the server's exact values.
@@ -242,7 +244,9 @@ def test_all_pages_refuses_pages_that_stop_without_kis_marking_the_last(tmp_path
         assert server.count(DAILY_PATH) == 2  # the first page, then KEYB=K1, then no new key
 
     assert result.exit_code == 1, printed(result)
-    assert result.stdout == ""
+    # No page on stdout, only the error envelope: a part is never shown as the whole.
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == "protocol" and "part only" in error["message"]
     # The library's warning, then the error: the pages read are a part only.
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and "part only" in last, result.stderr
@@ -314,7 +318,7 @@ def test_a_short_secret_does_not_mask_innocent_values(tmp_path: Path) -> None:
     assert as_json.exit_code == 0, printed(as_json)
     assert json.loads(as_json.stdout)["body"]["output"]["stck_prpr"] == "70000"
     assert shown.exit_code == 0, printed(shown)
-    assert "70000" in shown.stdout
+    assert "70,000" in shown.stdout
 
 
 def test_masking_rules() -> None:

@@ -25,7 +25,8 @@ def test_issue_then_status_then_revoke(cli: CLI) -> None:
     issued = cli("kis", "token", "issue", "--json")
     assert issued.exit_code == 0, issued.output
     document = json_of(issued)
-    assert set(document) == DOCUMENT_KEYS
+    assert set(document) == DOCUMENT_KEYS | {"reused"}
+    assert document["reused"] is False
     assert document["cached"] is True
     assert document["environment"] == "paper"
     assert document["token"].endswith("…")  # masked
