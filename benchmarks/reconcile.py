@@ -24,7 +24,7 @@ import tempfile
 import time
 from typing import Any
 
-from stock_manager.adapters.broker.kis import KISConfig, KISRestClient
+from stock_manager.adapters.broker.kis import KISConfig, KISRestClient, balance_params
 from stock_manager.adapters.broker.kis.orders import KISOrderNotPlacedError, Orders
 from stock_manager.sandbox import KISSandbox, ManualClock
 
@@ -35,20 +35,7 @@ ORDER_CASH = "/uapi/domestic-stock/v1/trading/order-cash"
 
 def holding(client: KISRestClient, symbol: str) -> int:
     """The account's quantity of ``symbol`` per KIS's balance inquiry (every page)."""
-    config = client.config
-    params = {
-        "CANO": config.cano,
-        "ACNT_PRDT_CD": config.acnt_prdt_cd,
-        "AFHR_FLPR_YN": "N",
-        "OFL_YN": "",
-        "INQR_DVSN": "02",
-        "UNPR_DVSN": "01",
-        "FUND_STTL_ICLD_YN": "N",
-        "FNCG_AMT_AUTO_RDPT_YN": "N",
-        "PRCS_DVSN": "00",
-        "CTX_AREA_FK100": "",
-        "CTX_AREA_NK100": "",
-    }
+    params = balance_params(client.config)
     pages = client.iter_pages("GET", api_id="inquire-balance", params=params).collect()
     return sum(
         int(row["hldg_qty"]) for page in pages for row in page["output1"] if row["pdno"] == symbol

@@ -36,7 +36,7 @@ from typing import Literal
 from stock_manager.sandbox.codes import BusinessError
 from stock_manager.sandbox.ledger import Ledger, is_derivative, notional
 from stock_manager.sandbox.market import Market, Snapshot
-from stock_manager.sandbox.sessions import is_trading_day, next_open
+from stock_manager.sandbox.sessions import is_trading_day, next_open, trading_day_of
 from stock_manager.sandbox.universe import Instrument
 from stock_manager.sandbox.walk import on_tick
 
@@ -419,7 +419,7 @@ class Exchange:
             price=price,
             order_type=original.order_type,
             placed=now,
-            trading_day=self.market.snapshot(original.instrument, now).trading_day,
+            trading_day=trading_day_of(original.instrument, now),
             family=original.family,
             venue=original.venue,
             action=action,
@@ -535,7 +535,7 @@ class Exchange:
         if now - start > MAX_REPLAY:
             start = now - MAX_REPLAY
         for moment, price, volume in self._steps(order, start, now):
-            day = self.market.snapshot(order.instrument, moment).trading_day
+            day = trading_day_of(order.instrument, moment)
             if day != order.trading_day and order.order_type.tif == "day":
                 self._expire(order, moment)
                 return
@@ -553,7 +553,7 @@ class Exchange:
                 return
         # No step since the order's day ended may have been replayed (a weekend): expire it then.
         if order.order_type.tif == "day" and order.remaining:
-            today = self.market.snapshot(order.instrument, now).trading_day
+            today = trading_day_of(order.instrument, now)
             if today != order.trading_day:
                 self._expire(order, now)
 
